@@ -1,0 +1,49 @@
+using System.CommandLine;
+using Liber.Cli.Commands;
+using Liber.Core.Data;
+
+namespace Liber.Cli;
+
+/// <summary>Builds the <c>liber</c> command tree and maps failures to exit codes.</summary>
+public static class LiberCommand
+{
+    /// <summary>Exit code of success.</summary>
+    public const int Ok = 0;
+
+    /// <summary>Exit code of a user error (bad input, bad option): the message says what to fix.</summary>
+    public const int UserError = 1;
+
+    /// <summary>Exit code of an internal error (a bug).</summary>
+    public const int InternalError = 2;
+
+    /// <summary>Parses and runs <paramref name="args"/>, writing to the given streams.</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("Liber: lifelong user behaviour modelling with LLMs (LIBER: UBSP partitions, UIL interest texts, UIF fusion into CTR models).");
+        var io = new CommandIo(output, error);
+        root.Subcommands.Add(DataCommand.Create(io));
+        root.Subcommands.Add(DemoCommand.Create(io));
+        root.Subcommands.Add(BenchCommand.Create(io));
+        ParseResult parsed = root.Parse(args);
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            error.WriteLine($"liber: {e.Message}");
+            return UserError;
+        }
+        catch (Exception e)
+        {
+            error.WriteLine($"liber: internal error: {e}");
+            return InternalError;
+        }
+    }
+
+    private static bool IsUserError(Exception e) =>
+        e is DataFormatException or ArgumentException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException;
+}
+
+/// <summary>The output streams a command writes to.</summary>
+public sealed record CommandIo(TextWriter Output, TextWriter Error);

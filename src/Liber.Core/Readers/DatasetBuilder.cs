@@ -1,0 +1,116 @@
+using Liber.Core.Data;
+
+namespace Liber.Core.Readers;
+
+/// <summary>Collects a reader's items, profiles and events, then freezes them into a <see cref="Dataset"/>.</summary>
+public sealed class DatasetBuilder
+{
+    private readonly string _source;
+    private readonly List<Item> _items = [];
+    private readonly List<UserProfile?> _profiles = [];
+    private int _catalogItems;
+
+    /// <summary>Creates an empty builder.</summary>
+    public DatasetBuilder(string kind, string source, RatingScale scale, BadRowPolicy policy)
+    {
+        Kind = kind;
+        _source = source;
+        Scale = scale;
+        Bad = new BadRowHandler(policy, Report);
+    }
+
+    /// <summary>The data set kind.</summary>
+    public string Kind { get; }
+
+    /// <summary>Dense user ids.</summary>
+    public IdMap Users { get; } = new();
+
+    /// <summary>Dense item ids.</summary>
+    public IdMap Items { get; } = new();
+
+    /// <summary>Events in source order.</summary>
+    public EventTable Events { get; } = new(1 << 16);
+
+    /// <summary>The rating scale ratings are checked against.</summary>
+    public RatingScale Scale { get; }
+
+    /// <summary>Skip counts.</summary>
+    public LoadReport Report { get; } = new();
+
+    /// <summary>Applies the bad-row policy.</summary>
+    public BadRowHandler Bad { get; }
+
+    /// <summary>Whether a metadata file defined the catalog (events must then name known items).</summary>
+    public bool HasCatalog { get; private set; }
+
+    /// <summary>Adds a metadata item; false if its id is already in the catalog.</summary>
+    public bool TryAddCatalogItem(string externalId, Func<int, Item> make, bool numeric)
+    {
+        int before = Items.Count;
+        int id = numeric ? Items.GetOrAdd(long.Parse(externalId, System.Globalization.CultureInfo.InvariantCulture)) : Items.GetOrAdd(externalId);
+        if (id < before)
+        {
+            return false;
+        }
+
+        _items.Add(make(id));
+        _catalogItems++;
+        HasCatalog = true;
+        return true;
+    }
+
+    /// <summary>Marks that a metadata file was read even if it held no rows.</summary>
+    public void MarkCatalogRead() => HasCatalog = true;
+
+    /// <summary>A catalog item by dense id.</summary>
+    public Item GetItem(int id) => _items[id];
+
+    /// <summary>Replaces a catalog item (used to join tags onto items).</summary>
+    public void SetItem(Item item) => _items[item.Id] = item;
+
+    /// <summary>The dense id of an item seen in an event; adds a bare item when there is no catalog.</summary>
+    public int EventItem(long externalId)
+    {
+        int id = Items.GetOrAdd(externalId);
+        if (id == _items.Count)
+        {
+            _items.Add(Item.Bare(id, Items.External(id)));
+        }
+
+        return id;
+    }
+
+    /// <summary>The dense id of a text item id seen in an event; adds a bare item when there is no catalog.</summary>
+    public int EventItem(ReadOnlySpan<char> externalId)
+    {
+        int id = Items.GetOrAdd(externalId);
+        if (id == _items.Count)
+        {
+            _items.Add(Item.Bare(id, Items.External(id)));
+        }
+
+        return id;
+    }
+
+    /// <summary>Sets a user's profile.</summary>
+    public void SetProfile(UserProfile profile)
+    {
+        while (_profiles.Count <= profile.Id)
+        {
+            _profiles.Add(null);
+        }
+
+        _profiles[profile.Id] = profile;
+    }
+
+    /// <summary>Freezes the builder.</summary>
+    public Dataset Build(string? sourceOverride = null)
+    {
+        while (_profiles.Count < Users.Count)
+        {
+            _profiles.Add(null);
+        }
+
+        return new Dataset(Kind, sourceOverride ?? _source, Users, Items, Events, _items, _catalogItems, _profiles, Scale, Report);
+    }
+}
