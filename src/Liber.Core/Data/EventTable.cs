@@ -57,4 +57,13 @@ public sealed class EventTable
         _ratings[Count] = rating;
         Count++;
     }
+
+    /// <summary>Rewrites every user id through <paramref name="map"/> (used when dense ids are renumbered).</summary>
+    public void RemapUsers(int[] map)
+    {
+        for (int i = 0; i < Count; i++)
+        {
+            _users[i] = map[_users[i]];
+        }
+    }
 }

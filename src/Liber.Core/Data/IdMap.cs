@@ -58,4 +58,33 @@ public sealed class IdMap
     /// <summary>The external id of a dense id, as text.</summary>
     public string External(int id) =>
         _externals[id] ?? _numericExternals[id].ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// A copy whose dense ids follow ascending external id (numerically for numeric ids, ordinally for
+    /// text), so that "order by user" means the same thing whatever the file order. <paramref name="oldToNew"/>
+    /// maps this map's ids to the copy's.
+    /// </summary>
+    public IdMap SortedByExternal(out int[] oldToNew)
+    {
+        int[] order = Enumerable.Range(0, Count).ToArray();
+        Comparison<int> compare = (a, b) =>
+        {
+            bool na = _externals[a] is null, nb = _externals[b] is null;
+            if (na && nb)
+            {
+                return _numericExternals[a].CompareTo(_numericExternals[b]);
+            }
+
+            return na != nb ? (na ? -1 : 1) : string.CompareOrdinal(_externals[a], _externals[b]);
+        };
+        Array.Sort(order, compare);
+        var sorted = new IdMap();
+        oldToNew = new int[Count];
+        foreach (int old in order)
+        {
+            oldToNew[old] = _externals[old] is null ? sorted.GetOrAdd(_numericExternals[old]) : sorted.GetOrAdd(_externals[old]);
+        }
+
+        return sorted;
+    }
 }

@@ -111,6 +111,19 @@ public sealed class DatasetBuilder
             _profiles.Add(null);
         }
 
-        return new Dataset(Kind, sourceOverride ?? _source, Users, Items, Events, _items, _catalogItems, _profiles, Scale, Report);
+        // Dense user ids follow external id order, so the protocol's (timestamp, user, index) order does
+        // not depend on which user happened to come first in the file.
+        IdMap users = Users.SortedByExternal(out int[] oldToNew);
+        Events.RemapUsers(oldToNew);
+        var profiles = new UserProfile?[users.Count];
+        for (int old = 0; old < _profiles.Count; old++)
+        {
+            if (_profiles[old] is UserProfile p)
+            {
+                profiles[oldToNew[old]] = p with { Id = oldToNew[old] };
+            }
+        }
+
+        return new Dataset(Kind, sourceOverride ?? _source, users, Items, Events, _items, _catalogItems, profiles, Scale, Report);
     }
 }

@@ -1,0 +1,132 @@
+using System.Text.Json;
+
+namespace Liber.Cli.Tests;
+
+public sealed class DataStatsCommandTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "liber-cli-" + Guid.NewGuid().ToString("N"));
+
+    public DataStatsCommandTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement;
+
+    [Fact]
+    public void Synthetic_stats_json_has_every_field_and_consistent_counts()
+    {
+        var (code, output, error) = CliRunner.Run("data", "stats", "--dataset", "synthetic", "--users", "40", "--json");
+
+        Assert.True(code == 0, error);
+        JsonElement j = Json(output);
+        foreach (string key in new[]
+                 {
+                     "users", "items", "catalog_items", "events", "positives", "duplicates_dropped", "bad_rows_skipped",
+                     "min_history_excluded", "samples", "train", "valid", "test", "train_end_timestamp", "valid_end_timestamp", "history_length",
+                 })
+        {
+            Assert.True(j.TryGetProperty(key, out _), $"missing {key}");
+        }
+
+        Assert.Equal(40, j.GetProperty("users").GetInt32());
+        int samples = j.GetProperty("samples").GetInt32();
+        Assert.Equal(samples, j.GetProperty("train").GetInt32() + j.GetProperty("valid").GetInt32() + j.GetProperty("test").GetInt32());
+        Assert.Equal(j.GetProperty("events").GetInt32(), samples + j.GetProperty("min_history_excluded").GetInt32());
+        Assert.Equal(40 * 5, j.GetProperty("min_history_excluded").GetInt32());
+        Assert.Equal(samples * 8 / 10, j.GetProperty("train").GetInt32());
+        Assert.True(j.GetProperty("history_length").GetProperty("min").GetDouble() >= 150);
+    }
+
+    [Fact]
+    public void Table_output_names_the_statistics()
+    {
+        var (code, output, _) = CliRunner.Run("data", "stats", "--users", "10", "--min-history", "3");
+        Assert.Equal(0, code);
+        Assert.Contains("train / valid / test", output, StringComparison.Ordinal);
+        Assert.Contains("excluded by min_history=3", output, StringComparison.Ordinal);
+        Assert.Contains("30", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_bad_row_fails_with_file_and_line_unless_skipped()
+    {
+        File.WriteAllText(Path.Combine(_dir, "events.csv"), "user_id,item_id,timestamp,rating\nu1,a,1000,4\nu1,b,1001,five\nu1,c,1002,2\n");
+
+        var (code, _, error) = CliRunner.Run("data", "stats", "--dataset", "csv", "--path", _dir, "--min-history", "0");
+        Assert.Equal(1, code);
+        Assert.Contains("events.csv:3", error, StringComparison.Ordinal);
+        Assert.Contains("five", error, StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
+
+        var (code2, output, error2) = CliRunner.Run("data", "stats", "--dataset", "csv", "--path", _dir, "--min-history", "0", "--on-bad-row", "skip", "--json");
+        Assert.True(code2 == 0, error2);
+        JsonElement j = Json(output);
+        Assert.Equal(1, j.GetProperty("bad_rows_skipped").GetInt32());
+        Assert.Equal(2, j.GetProperty("events").GetInt32());
+        Assert.Equal(1, j.GetProperty("positives").GetInt32());
+    }
+
+    [Fact]
+    public void User_errors_exit_1_with_one_line()
+    {
+        var (code, _, error) = CliRunner.Run("data", "stats", "--dataset", "no-such-kind");
+        Assert.Equal(1, code);
+        Assert.Contains("unknown data set kind 'no-such-kind'", error, StringComparison.Ordinal);
+
+        (code, _, error) = CliRunner.Run("data", "stats", "--dataset", "movielens-100k");
+        Assert.Equal(1, code);
+        Assert.Contains("--path", error, StringComparison.Ordinal);
+
+        (code, _, error) = CliRunner.Run("data", "stats", "--dataset", "movielens-100k", "--path", Path.Combine(_dir, "missing"));
+        Assert.Equal(1, code);
+        Assert.Contains("folder not found", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Help_lists_the_verbs()
+    {
+        var (code, output, _) = CliRunner.Run("--help");
+        Assert.Equal(0, code);
+        Assert.Contains("data", output, StringComparison.Ordinal);
+        Assert.Contains("demo", output, StringComparison.Ordinal);
+        Assert.Contains("bench", output, StringComparison.Ordinal);
+    }
+
+    [RealDataFact]
+    public void Ml100k_stats_agree_with_an_independent_count()
+    {
+        string path = Path.Combine(CliRunner.SharedDatasets()!, "ml-100k");
+        var (code, output, error) = CliRunner.Run("data", "stats", "--dataset", "movielens-100k", "--path", path, "--json");
+        Assert.True(code == 0, error);
+        JsonElement j = Json(output);
+
+        // Independent count straight from u.data.
+        var rows = File.ReadLines(Path.Combine(path, "u.data")).Select(l => l.Split('\t')).ToList();
+        Assert.Equal(rows.Select(r => r[0]).Distinct().Count(), j.GetProperty("users").GetInt32());
+        Assert.Equal(rows.Select(r => r[1]).Distinct().Count(), j.GetProperty("items").GetInt32());
+        Assert.Equal(rows.Count, j.GetProperty("events").GetInt32());
+        Assert.Equal(rows.Count(r => int.Parse(r[2], System.Globalization.CultureInfo.InvariantCulture) >= 4), j.GetProperty("positives").GetInt32());
+        Assert.Equal(1682, j.GetProperty("catalog_items").GetInt32());
+        int samples = rows.Count - 943 * 5;
+        Assert.Equal(samples, j.GetProperty("samples").GetInt32());
+        Assert.Equal(samples * 8 / 10, j.GetProperty("train").GetInt32());
+        Assert.Equal(samples * 9 / 10 - samples * 8 / 10, j.GetProperty("valid").GetInt32());
+    }
+
+    [RealDataFact]
+    public void MlLatestSmall_stats_agree_with_an_independent_count()
+    {
+        string path = Path.Combine(CliRunner.SharedDatasets()!, "ml-latest-small");
+        var (code, output, error) = CliRunner.Run("data", "stats", "--dataset", "movielens-latest", "--path", path, "--json");
+        Assert.True(code == 0, error);
+        JsonElement j = Json(output);
+
+        var rows = File.ReadLines(Path.Combine(path, "ratings.csv")).Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.Equal(rows.Select(r => r[0]).Distinct().Count(), j.GetProperty("users").GetInt32());
+        Assert.Equal(rows.Select(r => r[1]).Distinct().Count(), j.GetProperty("items").GetInt32());
+        Assert.Equal(rows.Count, j.GetProperty("events").GetInt32());
+        Assert.Equal(rows.Count(r => double.Parse(r[2], System.Globalization.CultureInfo.InvariantCulture) >= 4), j.GetProperty("positives").GetInt32());
+        Assert.Equal(9742, j.GetProperty("catalog_items").GetInt32());
+        Assert.Equal(0, j.GetProperty("duplicates_dropped").GetInt32());
+    }
+}

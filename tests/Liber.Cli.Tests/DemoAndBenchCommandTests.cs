@@ -1,0 +1,39 @@
+using System.Text.Json;
+
+namespace Liber.Cli.Tests;
+
+public sealed class DemoAndBenchCommandTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "liber-demo-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Demo_writes_its_report_folder()
+    {
+        var (code, output, error) = CliRunner.Run("demo", "--out", _dir, "--users", "30");
+        Assert.True(code == 0, error);
+        string stats = Path.Combine(_dir, "dataset-stats.json");
+        Assert.True(File.Exists(stats));
+        Assert.Equal(30, JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("users").GetInt32());
+        Assert.Contains("synthetic", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bench_data_parses_the_generated_ml1m_file()
+    {
+        var (code, output, error) = CliRunner.Run("bench", "data", "--events", "30000", "--dir", _dir, "--json");
+        Assert.True(code == 0, error);
+        JsonElement j = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(30000, j.GetProperty("events").GetInt32());
+        Assert.True(j.GetProperty("events_per_second").GetDouble() > 0);
+        Assert.Contains("cores", j.GetProperty("machine").GetString(), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_dir, "ratings.dat")));
+    }
+}
