@@ -22,6 +22,7 @@ public static class LiberCommand
         var root = new RootCommand("Liber: lifelong user behaviour modelling with LLMs (LIBER: UBSP partitions, UIL interest texts, UIF fusion into CTR models).");
         var io = new CommandIo(output, error);
         root.Subcommands.Add(DataCommand.Create(io));
+        root.Subcommands.Add(PartitionCommand.Create(io));
         root.Subcommands.Add(DemoCommand.Create(io));
         root.Subcommands.Add(BenchCommand.Create(io));
         ParseResult parsed = root.Parse(args);

@@ -1,16 +1,34 @@
 namespace Liber.Core.Data;
 
 /// <summary>The rating scale of a data set and its default label threshold (protocol section 2).</summary>
-public sealed record RatingScale(float Min, float Max, float DefaultThreshold)
+/// <param name="Min">Lowest rating.</param>
+/// <param name="Max">Highest rating.</param>
+/// <param name="DefaultThreshold">Default label threshold.</param>
+/// <param name="Step">Ratings must be Min + k * Step (null: any value in range).</param>
+public sealed record RatingScale(float Min, float Max, float DefaultThreshold, float? Step = null)
 {
     /// <summary>Whole stars 1-5 (MovieLens 100K, 1M, the synthetic world).</summary>
-    public static RatingScale FiveStars { get; } = new(1, 5, 4);
+    public static RatingScale FiveStars { get; } = new(1, 5, 4, 1);
 
     /// <summary>Half stars 0.5-5 (MovieLens latest, 10M).</summary>
-    public static RatingScale HalfStars { get; } = new(0.5f, 5, 4);
+    public static RatingScale HalfStars { get; } = new(0.5f, 5, 4, 0.5f);
 
-    /// <summary>Whether a rating lies on the scale.</summary>
-    public bool Contains(float rating) => rating >= Min && rating <= Max;
+    /// <summary>Whether a rating lies on the scale (in range and, if the scale has steps, on a step).</summary>
+    public bool Contains(float rating)
+    {
+        if (!(rating >= Min && rating <= Max))
+        {
+            return false;
+        }
+
+        if (Step is not float step)
+        {
+            return true;
+        }
+
+        double k = (rating - Min) / step;
+        return Math.Abs(k - Math.Round(k)) < 1e-4;
+    }
 }
 
 /// <summary>

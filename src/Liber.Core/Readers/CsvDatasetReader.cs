@@ -142,6 +142,14 @@ public sealed class CsvDatasetReader : IDatasetReader
             scale = new RatingScale(1, 1, 1);
         }
 
+        RequireColumns(mappingPath, ("events.file", mapping.Events.File), ("events.user", mapping.Events.User), ("events.item", mapping.Events.Item),
+            ("events.timestamp", mapping.Events.Timestamp), ("events.delimiter", mapping.Events.Delimiter), ("events.timestamp_format", mapping.Events.TimestampFormat));
+        if (mapping.Items is CsvItemsMapping im)
+        {
+            RequireColumns(mappingPath, ("items.file", im.File), ("items.id", im.Id), ("items.delimiter", im.Delimiter),
+                ("items.category_separator", im.CategorySeparator), ("items.tag_separator", im.TagSeparator));
+        }
+
         var b = new DatasetBuilder(Kind, dir, scale, request.OnBadRow);
         CsvItemsMapping? items = mapping.Items ?? (File.Exists(Path.Combine(dir, "items.csv")) ? new CsvItemsMapping() : null);
         if (items is not null)
@@ -151,6 +159,17 @@ public sealed class CsvDatasetReader : IDatasetReader
 
         ReadEvents(b, Path.Combine(dir, mapping.Events.File), mapping.Events, items?.File);
         return b.Build();
+    }
+
+    private static void RequireColumns(string mappingPath, params (string Key, string? Value)[] required)
+    {
+        foreach (var (key, value) in required)
+        {
+            if (string.IsNullOrEmpty(value))
+            {
+                throw new DataFormatException(mappingPath, 0, $"'{key}' must be set (it may not be null or empty)");
+            }
+        }
     }
 
     private static int Col(string[] header, string? name, bool hasHeader, string path)
@@ -304,7 +323,7 @@ public sealed class CsvDatasetReader : IDatasetReader
         "unix_ms" => (string t, out long s) =>
         {
             bool ok = long.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long ms);
-            s = ok ? Math.DivRem(ms, 1000).Quotient : 0;
+            s = ok ? (long)Math.Floor(ms / 1000.0) : 0; // floor, so -500 ms is before 1970 and rejected
             return ok;
         },
         "iso8601" => (string t, out long s) =>

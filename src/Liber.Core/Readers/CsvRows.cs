@@ -57,19 +57,21 @@ public static class CsvRows
 
         while (csv.Read())
         {
-            long line = csv.Parser.RawRow;
             string raw = csv.Parser.RawRecord.TrimEnd('\r', '\n');
+            // RawRow is the record's last line; a quoted field may span several.
+            long line = csv.Parser.RawRow - raw.Count(c => c == '\n');
+            // CsvHelper reports bad data while a field is read, so read them all before deciding.
+            var fields = new string[csv.Parser.Count];
+            for (int i = 0; i < fields.Length; i++)
+            {
+                fields[i] = csv.Parser[i] ?? string.Empty;
+            }
+
             if (badData)
             {
                 badData = false;
                 bad.Bad("malformed line", path, line, raw, "a quote inside an unquoted field, or an unterminated quoted field");
                 continue;
-            }
-
-            var fields = new string[csv.Parser.Count];
-            for (int i = 0; i < fields.Length; i++)
-            {
-                fields[i] = csv.Parser[i] ?? string.Empty;
             }
 
             row(new CsvRow(fields, line, raw));

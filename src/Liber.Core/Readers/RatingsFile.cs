@@ -75,7 +75,7 @@ public static class RatingsFile
 
             if (!scale.Contains(rating))
             {
-                bad.Bad("rating outside the scale", path, ln, Text(line), $"rating {rating} not in [{scale.Min}, {scale.Max}]");
+                bad.Bad("rating outside the scale", path, ln, Text(line), $"rating {rating} not in [{scale.Min}, {scale.Max}]{(scale.Step is float st ? $" in steps of {st}" : "")}");
                 continue;
             }
 

@@ -106,6 +106,20 @@ public sealed class MovieLensLatestReaderTests : IDisposable
     }
 
     [Fact]
+    public void A_quoted_tag_spanning_lines_keeps_later_line_numbers_right()
+    {
+        WriteValid(_dir);
+        string path = _dir.Write("tags.csv", "userId,movieId,tag,timestamp\n2,1,\"two\nlines\",1\n2,1,toys,2\n2,999,ghost,3\n");
+
+        DataFormatException e = _dir.LoadFails(Kind);
+        Assert.Contains($"{path}:5:", e.Message, StringComparison.Ordinal);
+
+        Dataset ds = _dir.Load(Kind, BadRowPolicy.Skip);
+        Assert.Equal(["two\nlines", "toys"], ds.Catalog[0].Tags);
+        Assert.Equal(1, ds.Report.SkippedByReason["unknown item id"]);
+    }
+
+    [Fact]
     public void A_wrong_tags_header_is_an_error()
     {
         WriteValid(_dir);
