@@ -23,6 +23,9 @@ public sealed class DemoAndBenchCommandTests : IDisposable
         Assert.True(File.Exists(stats));
         Assert.Equal(30, JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("users").GetInt32());
         Assert.Contains("synthetic", output, StringComparison.Ordinal);
+        var partitions = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "partitions.json"))).RootElement;
+        Assert.Equal(30, partitions.GetProperty("users").GetInt32());
+        Assert.True(partitions.GetProperty("partitions").GetInt32() > 30 * 5);
     }
 
     [Fact]

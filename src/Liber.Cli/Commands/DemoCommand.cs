@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Liber.Core.Partitioning;
 using Liber.Core.Readers;
 using Liber.Core.Streams;
 
@@ -30,8 +31,13 @@ public static class DemoCommand
             Directory.CreateDirectory(dir);
             string path = Path.Combine(dir, "dataset-stats.json");
             File.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(stats, DataCommand.Json));
-            io.Output.WriteLine($"Loaded and split the synthetic world in {sw.Elapsed.TotalSeconds:F1} s; statistics written to {path}.");
-            io.Output.WriteLine("Stages available so far: data -> user streams -> CTR samples and split. UBSP partitioning, UIL texts, UIF fusion and training join this demo as they land.");
+            var options = new PartitionOptions();
+            var set = PartitionSet.Build(streams, PartitionPolicies.Create(options), options.Caps, ItemFeatures.Build(dataset, new Cl100kTokenCounter()));
+            var partitions = PartitionSummary.Of(streams, set, 0);
+            File.WriteAllText(Path.Combine(dir, "partitions.json"), System.Text.Json.JsonSerializer.Serialize(partitions, DataCommand.Json));
+            io.Output.WriteLine($"UBSP {partitions.Policy}: {partitions.Partitions:N0} partitions, {partitions.EventsInCaches:N0} events still in short-term caches.");
+            io.Output.WriteLine($"Done in {sw.Elapsed.TotalSeconds:F1} s; report files in {dir}/ (dataset-stats.json, partitions.json).");
+            io.Output.WriteLine("Stages so far: data -> user streams -> CTR samples and split -> UBSP partitions. UIL texts, UIF fusion and training join this demo as they land.");
             return LiberCommand.Ok;
         });
         return demo;
