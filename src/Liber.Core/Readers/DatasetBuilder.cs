@@ -9,6 +9,7 @@ public sealed class DatasetBuilder
     private readonly List<Item> _items = [];
     private readonly List<UserProfile?> _profiles = [];
     private int _catalogItems;
+    private bool _built;
 
     /// <summary>Creates an empty builder.</summary>
     public DatasetBuilder(string kind, string source, RatingScale scale, BadRowPolicy policy)
@@ -103,14 +104,15 @@ public sealed class DatasetBuilder
         _profiles[profile.Id] = profile;
     }
 
-    /// <summary>Freezes the builder.</summary>
+    /// <summary>Freezes the builder. Call once: it renumbers the events' users in place.</summary>
     public Dataset Build(string? sourceOverride = null)
     {
-        while (_profiles.Count < Users.Count)
+        if (_built)
         {
-            _profiles.Add(null);
+            throw new InvalidOperationException("DatasetBuilder.Build was already called");
         }
 
+        _built = true;
         // Dense user ids follow external id order, so the protocol's (timestamp, user, index) order does
         // not depend on which user happened to come first in the file.
         IdMap users = Users.SortedByExternal(out int[] oldToNew);
