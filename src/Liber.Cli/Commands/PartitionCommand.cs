@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Liber.Core.Partitioning;
+using Liber.Core.Storage;
 using Liber.Core.Streams;
 
 namespace Liber.Cli.Commands;
@@ -72,7 +73,18 @@ public static class PartitionCommand
         var po = new PolicyOptions();
         po.AddTo(cmd);
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
-        cmd.Options.Add(json);
+        var store = new Option<string?>("--store") { Description = "persist through the SQLite UBSP store at this file: events are replayed in global time order in batches, idempotent by event id (a rerun applies only what is missing)" };
+        var batchSize = new Option<int>("--batch-size") { Description = "--store: events per committed batch", DefaultValueFactory = _ => 1000 };
+        var lateEvents = new Option<string>("--late-events") { Description = "--store: an event older than its user's last one is rejected (reject) or inserted into the cache if the cache still spans its time (insert)", DefaultValueFactory = _ => "reject" };
+        var durability = new Option<string>("--durability") { Description = "--store: full (fsync every commit) or normal (WAL, may lose the last commits on power loss)", DefaultValueFactory = _ => "full" };
+        var progress = new Option<bool>("--progress") { Description = "--store: print a line to stderr after every committed batch" };
+        lateEvents.AcceptOnlyFromAmong("reject", "insert");
+        durability.AcceptOnlyFromAmong("full", "normal");
+        foreach (Option o in new Option[] { json, store, batchSize, lateEvents, durability, progress })
+        {
+            cmd.Options.Add(o);
+        }
+
         cmd.SetAction(r =>
         {
             PartitionOptions options = po.Read(r);
@@ -81,17 +93,58 @@ public static class PartitionCommand
             var streams = UserStreams.Build(dataset);
             var features = ItemFeatures.Build(dataset, new Cl100kTokenCounter());
             var sw = Stopwatch.StartNew();
-            var set = PartitionSet.Build(streams, policy, options.Caps, features);
-            double seconds = sw.Elapsed.TotalSeconds;
-            var summary = PartitionSummary.Of(streams, set, seconds);
+            PartitionSummary summary;
+            if (r.GetValue(store) is string storePath)
+            {
+                var storeOptions = new SqliteStoreOptions
+                {
+                    LateEvents = r.GetValue(lateEvents) == "insert" ? LateEventRule.InsertIfCacheSpans : LateEventRule.Reject,
+                    Durability = r.GetValue(durability) == "normal" ? Durability.Normal : Durability.Full,
+                };
+                using SqlitePartitionStore s = SqlitePartitionStore.Open(storePath, policy, options.Caps, features, storeOptions);
+                bool verbose = r.GetValue(progress);
+                FeedProgress fed = StoreFeeder.Feed(streams, s, r.GetValue(batchSize), p =>
+                {
+                    if (verbose)
+                    {
+                        io.Error.WriteLine($"store: batch {p.Batches} committed: {p.Events} events offered, {p.Applied} applied, {p.Duplicates} duplicates, {p.Rejected} rejected, {p.Closed} partitions closed");
+                        io.Error.Flush();
+                    }
+                });
+                double seconds = sw.Elapsed.TotalSeconds;
+                summary = PartitionSummary.Of(streams, StoreFeeder.ToPartitionSet(s, streams.UserCount), seconds) with
+                {
+                    Store = new StoreSummary
+                    {
+                        Path = s.Path,
+                        BatchSize = r.GetValue(batchSize),
+                        Applied = fed.Applied,
+                        Duplicates = fed.Duplicates,
+                        Rejected = fed.Rejected,
+                        EventsPerSecond = Math.Round(fed.Events / Math.Max(seconds, 1e-9)),
+                    },
+                };
+            }
+            else
+            {
+                var set = PartitionSet.Build(streams, policy, options.Caps, features);
+                summary = PartitionSummary.Of(streams, set, sw.Elapsed.TotalSeconds);
+            }
+
+            double elapsed = summary.Seconds;
             if (r.GetValue(json))
             {
                 io.Output.WriteLine(JsonSerializer.Serialize(summary, DataCommand.Json));
             }
             else
             {
-                io.Output.WriteLine($"policy {summary.Policy}: {summary.Partitions:N0} partitions over {summary.Users:N0} users and {summary.Events:N0} events in {seconds:F2} s");
+                io.Output.WriteLine($"policy {summary.Policy}: {summary.Partitions:N0} partitions over {summary.Users:N0} users and {summary.Events:N0} events in {elapsed:F2} s");
                 io.Output.WriteLine($"events in partitions {summary.EventsInPartitions:N0}, still in caches {summary.EventsInCaches:N0}");
+                if (summary.Store is { } st)
+                {
+                    io.Output.WriteLine($"store {st.Path}: {st.Applied:N0} applied, {st.Duplicates:N0} duplicates, {st.Rejected:N0} rejected, {st.EventsPerSecond:N0} events/s in batches of {st.BatchSize}");
+                }
+
                 io.Output.WriteLine($"partition size min/median/max {summary.PartitionSize.Min}/{summary.PartitionSize.Median}/{summary.PartitionSize.Max}; partitions per user {summary.PartitionsPerUser.Min}/{summary.PartitionsPerUser.Median}/{summary.PartitionsPerUser.Max}");
             }
 
@@ -131,6 +184,11 @@ public sealed record PartitionSummary
     /// <summary>Wall time of partitioning (not loading).</summary>
     [System.Text.Json.Serialization.JsonPropertyName("seconds")] public double Seconds { get; init; }
 
+    /// <summary>The store run, when <c>--store</c> was given.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("store")]
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public StoreSummary? Store { get; init; }
+
     /// <summary>Summarises a partition set.</summary>
     public static PartitionSummary Of(UserStreams streams, PartitionSet set, double seconds) => new()
     {
@@ -144,4 +202,26 @@ public sealed record PartitionSummary
         PartitionsPerUser = Spread.Of(Enumerable.Range(0, set.UserCount).Select(u => set.Of(u).Length).ToArray()),
         Seconds = Math.Round(seconds, 4),
     };
+}
+
+/// <summary>What <c>liber partition --store</c> adds to its JSON.</summary>
+public sealed record StoreSummary
+{
+    /// <summary>The store file.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("path")] public required string Path { get; init; }
+
+    /// <summary>Events per committed batch.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("batch_size")] public int BatchSize { get; init; }
+
+    /// <summary>Events applied by this run.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("applied")] public long Applied { get; init; }
+
+    /// <summary>Events this run found already applied.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("duplicates")] public long Duplicates { get; init; }
+
+    /// <summary>Events rejected.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("rejected")] public long Rejected { get; init; }
+
+    /// <summary>Events offered per second of wall time, including commits.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("events_per_second")] public double EventsPerSecond { get; init; }
 }

@@ -15,8 +15,19 @@ public sealed record UserPartitionState
     /// <summary>Number of partitions closed so far.</summary>
     public int PartitionCount { get; init; }
 
+    /// <summary>Timestamp of the latest event appended so far (null before the first).</summary>
+    public long? LastTimestamp { get; init; }
+
     /// <summary>Events in the short-term cache, oldest first.</summary>
     public PartitionEvent[] Cache { get; init; } = [];
+
+    /// <inheritdoc />
+    public bool Equals(UserPartitionState? other) =>
+        other is not null && User == other.User && NextIndex == other.NextIndex && PartitionCount == other.PartitionCount
+        && LastTimestamp == other.LastTimestamp && Cache.AsSpan().SequenceEqual(other.Cache);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(User, NextIndex, PartitionCount, LastTimestamp, Cache.Length);
 }
 
 /// <summary>
@@ -47,6 +58,7 @@ public sealed class UserPartitioner : ICacheView
         User = state.User;
         NextIndex = state.NextIndex;
         PartitionCount = state.PartitionCount;
+        LastTimestamp = state.LastTimestamp ?? (state.Cache.Length > 0 ? state.Cache[^1].Timestamp : null);
         _cache = new PartitionEvent[Math.Max(16, state.Cache.Length)];
         foreach (PartitionEvent e in state.Cache)
         {
@@ -64,6 +76,9 @@ public sealed class UserPartitioner : ICacheView
     /// <summary>Partitions closed so far.</summary>
     public int PartitionCount { get; private set; }
 
+    /// <summary>Timestamp of the latest event appended so far (null before the first).</summary>
+    public long? LastTimestamp { get; private set; }
+
     /// <inheritdoc />
     public ReadOnlySpan<PartitionEvent> Events => _cache.AsSpan(0, _count);
 
@@ -79,9 +94,9 @@ public sealed class UserPartitioner : ICacheView
     /// </summary>
     public Partition[] Append(in PartitionEvent e)
     {
-        if (_count > 0 && e.Timestamp < _cache[_count - 1].Timestamp)
+        if (e.Timestamp < LastTimestamp)
         {
-            throw new ArgumentException($"event {e.EventId} of user {User} at {e.Timestamp} is older than the last cached event ({_cache[_count - 1].Timestamp}); streams must be appended in order");
+            throw new ArgumentException($"event {e.EventId} of user {User} at {e.Timestamp} is older than the user's last event ({LastTimestamp}); streams must be appended in order");
         }
 
         Partition? before = null;
@@ -99,7 +114,8 @@ public sealed class UserPartitioner : ICacheView
         _cache[_count++] = e;
         _tokens += itemTokens;
         NextIndex++;
-        Partition? after = _count >= _caps.MaxEvents || _tokens >= _caps.MaxPromptTokens || _policy.CloseAfter(this) ? Close() : null;
+        LastTimestamp = e.Timestamp;
+        Partition? after = ShouldCloseAfter() ? Close() : null;
         return (before, after) switch
         {
             (null, null) => [],
@@ -109,8 +125,48 @@ public sealed class UserPartitioner : ICacheView
         };
     }
 
+    /// <summary>Whether a late event (older than the user's last event) can still join the short-term cache:
+    /// the cache is not empty and its first event is not newer than the late one.</summary>
+    public bool CacheSpans(long timestamp) => _count > 0 && _cache[0].Timestamp <= timestamp;
+
+    /// <summary>
+    /// Inserts a late event into the short-term cache at its time order (after every cached event with the
+    /// same or an earlier timestamp), then applies the closing checks that follow an append (caps, the
+    /// policy's <see cref="IPartitionPolicy.CloseAfter"/>). Closed partitions are never touched: an event
+    /// older than the cache's first event is refused. Returns the partition this closed, if any.
+    /// </summary>
+    public Partition[] InsertIntoCache(in PartitionEvent e)
+    {
+        if (!CacheSpans(e.Timestamp))
+        {
+            throw new ArgumentException(_count == 0
+                ? $"late event {e.EventId} of user {User} at {e.Timestamp}: the short-term cache is empty, and closed partitions are immutable"
+                : $"late event {e.EventId} of user {User} at {e.Timestamp} is older than the short-term cache's first event ({_cache[0].Timestamp}), and closed partitions are immutable");
+        }
+
+        int at = _count;
+        while (at > 0 && _cache[at - 1].Timestamp > e.Timestamp)
+        {
+            at--;
+        }
+
+        if (_count == _cache.Length)
+        {
+            Array.Resize(ref _cache, _cache.Length * 2);
+        }
+
+        Array.Copy(_cache, at, _cache, at + 1, _count - at);
+        _cache[at] = e;
+        _count++;
+        _tokens += Features.Tokens(e.Item);
+        NextIndex++;
+        return ShouldCloseAfter() ? [Close()] : [];
+    }
+
     /// <summary>The current state, for persistence; resuming from it continues exactly here.</summary>
-    public UserPartitionState Save() => new() { User = User, NextIndex = NextIndex, PartitionCount = PartitionCount, Cache = _cache[.._count] };
+    public UserPartitionState Save() => new() { User = User, NextIndex = NextIndex, PartitionCount = PartitionCount, LastTimestamp = LastTimestamp, Cache = _cache[.._count] };
+
+    private bool ShouldCloseAfter() => _count >= _caps.MaxEvents || _tokens >= _caps.MaxPromptTokens || _policy.CloseAfter(this);
 
     private Partition Close()
     {

@@ -204,10 +204,18 @@ public sealed class PartitioningTests(ITestOutputHelper output)
     public void Out_of_order_appends_are_refused()
     {
         var (_, f) = Fixture(StreamFixtures.Make((1, 1, 10, 4)));
-        var engine = new UserPartitioner(0, new CountPolicy(5), new PartitionCaps(), f);
+        var engine = new UserPartitioner(0, new CountPolicy(1), new PartitionCaps(), f);
         engine.Append(new PartitionEvent(1, 0, 100, 4));
+
+        // The cache is empty (K = 1 closed it), but the user's last event still bounds the next one.
+        Assert.Equal(0, engine.Events.Length);
         var e = Assert.Throws<ArgumentException>(() => engine.Append(new PartitionEvent(2, 0, 99, 4)));
-        Assert.Contains("older than the last cached event", e.Message, StringComparison.Ordinal);
+        Assert.Contains("older than the user's last event (100)", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => engine.InsertIntoCache(new PartitionEvent(2, 0, 99, 4)));
+
+        // Saved and restored, the bound survives.
+        var resumed = new UserPartitioner(engine.Save(), new CountPolicy(1), new PartitionCaps(), f);
+        Assert.Throws<ArgumentException>(() => resumed.Append(new PartitionEvent(3, 0, 99, 4)));
     }
 
     [Fact]

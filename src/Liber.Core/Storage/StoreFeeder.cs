@@ -1,0 +1,102 @@
+using Liber.Core.Partitioning;
+using Liber.Core.Streams;
+
+namespace Liber.Core.Storage;
+
+/// <summary>Progress of a feed: batches committed so far and their totals.</summary>
+/// <param name="Batches">Batches committed.</param>
+/// <param name="Events">Events offered so far.</param>
+/// <param name="Applied">Events applied.</param>
+/// <param name="Duplicates">Events already applied earlier.</param>
+/// <param name="Rejected">Events rejected.</param>
+/// <param name="Closed">Partitions closed.</param>
+public sealed record FeedProgress(int Batches, long Events, long Applied, long Duplicates, long Rejected, long Closed);
+
+/// <summary>
+/// Replays a data set into a store as live traffic would arrive: all users' events interleaved in global time
+/// order (timestamp, then source order), in batches. Event ids are the events' source positions, so replaying
+/// the same data set again (e.g. after a crash) applies only what is missing.
+/// </summary>
+public static class StoreFeeder
+{
+    /// <summary>Feeds every event of <paramref name="streams"/> into <paramref name="store"/> in batches of <paramref name="batchSize"/>.</summary>
+    public static FeedProgress Feed(UserStreams streams, IPartitionStore store, int batchSize = 1000, Action<FeedProgress>? onBatch = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        int[] order = GlobalOrder(streams);
+        ReadOnlySpan<int> items = streams.Items;
+        ReadOnlySpan<long> ts = streams.Timestamps;
+        ReadOnlySpan<float> ratings = streams.Ratings;
+        ReadOnlySpan<int> positions = streams.Positions;
+        var batch = new List<StoreEvent>(batchSize);
+        var progress = new FeedProgress(0, 0, 0, 0, 0, 0);
+        for (int k = 0; k < order.Length; k++)
+        {
+            int row = order[k];
+            batch.Add(new StoreEvent(streams.UserOfRow(row), positions[row], items[row], ts[row], ratings[row]));
+            if (batch.Count == batchSize || k == order.Length - 1)
+            {
+                AppendResult r = store.Append(batch);
+                progress = new FeedProgress(
+                    progress.Batches + 1,
+                    progress.Events + batch.Count,
+                    progress.Applied + r.Applied,
+                    progress.Duplicates + r.Duplicates,
+                    progress.Rejected + r.Rejected.Count,
+                    progress.Closed + r.Closed.Count);
+                onBatch?.Invoke(progress);
+                batch.Clear();
+            }
+        }
+
+        return progress;
+    }
+
+    /// <summary>The stream rows in global time order: by timestamp, then by row (which keeps each user's order).</summary>
+    public static int[] GlobalOrder(UserStreams streams)
+    {
+        ReadOnlySpan<long> ts = streams.Timestamps;
+        var keys = new (long Ts, int Row)[streams.EventCount];
+        for (int row = 0; row < keys.Length; row++)
+        {
+            keys[row] = (ts[row], row);
+        }
+
+        Array.Sort(keys);
+        var order = new int[keys.Length];
+        for (int i = 0; i < order.Length; i++)
+        {
+            order[i] = keys[i].Row;
+        }
+
+        return order;
+    }
+
+    /// <summary>Reads a store's partitions and caches back as a <see cref="PartitionSet"/> over <paramref name="userCount"/> dense users.</summary>
+    public static PartitionSet ToPartitionSet(IPartitionStore store, int userCount)
+    {
+        var byUser = new List<Partition>[userCount];
+        for (int u = 0; u < userCount; u++)
+        {
+            byUser[u] = [];
+        }
+
+        foreach (Partition p in store.AllPartitions())
+        {
+            if (p.User >= userCount)
+            {
+                throw new ArgumentException($"the store holds user {p.User}, beyond the data set's {userCount} users: was it filled from another data set?");
+            }
+
+            byUser[p.User].Add(p);
+        }
+
+        var caches = new int[userCount];
+        for (int u = 0; u < userCount; u++)
+        {
+            caches[u] = store.State(u)?.Cache.Length ?? 0;
+        }
+
+        return PartitionSet.FromUsers(byUser, caches, store.Policy);
+    }
+}
