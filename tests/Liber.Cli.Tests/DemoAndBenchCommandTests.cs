@@ -39,4 +39,18 @@ public sealed class DemoAndBenchCommandTests : IDisposable
         Assert.Contains("cores", j.GetProperty("machine").GetString(), StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(_dir, "ratings.dat")));
     }
+
+    [Fact]
+    public void Bench_partition_reports_memory_store_and_per_user_figures()
+    {
+        var (code, output, error) = CliRunner.Run("bench", "partition", "--users", "40", "--events-per-user", "50", "--repeats", "1", "--batch-size", "100", "--json");
+        Assert.True(code == 0, error);
+        JsonElement j = JsonDocument.Parse(output).RootElement;
+        foreach (string key in new[] { "memory_events_per_second_best", "engine_bytes_per_user", "store_full_events_per_second", "store_normal_events_per_second" })
+        {
+            Assert.True(j.GetProperty(key).GetDouble() > 0, key);
+        }
+
+        Assert.Equal(40, j.GetProperty("users").GetInt32());
+    }
 }
