@@ -1,0 +1,178 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Liber.Core.Streams;
+using Liber.Models;
+using Liber.Models.Backbones;
+using Liber.Models.Fusion;
+using Liber.Models.Training;
+
+namespace Liber.Cli.Commands;
+
+/// <summary>
+/// <c>liber train</c>: trains and evaluates one backbone (valid for early stopping, test read once).
+/// LIBER plugs in through <see cref="VectorSource"/>: an <see cref="IPartitionVectorSource"/> factory that the
+/// integration sets (partitions -> UIL texts -> encoder vectors); without one, <c>--liber</c> is refused.
+/// </summary>
+public static class TrainCommand
+{
+    /// <summary>
+    /// The LIBER hook: builds the vector source of a parse (e.g. from --policy, --k, --backend), or null when
+    /// LIBER is not wired in this build. Set once at start-up by the integration.
+    /// </summary>
+    public static Func<ParseResult, IPartitionVectorSource>? VectorSource { get; set; }
+
+    /// <summary>Creates the <c>train</c> command.</summary>
+    public static Command Create(CommandIo io)
+    {
+        var cmd = new Command("train", "train and evaluate a CTR backbone (AdamW, early stopping on validation AUC, test read once)");
+        var ds = new DatasetOptions();
+        ds.AddTo(cmd);
+        var backbone = new Option<string>("--backbone", "-b") { Description = "backbone: " + string.Join(", ", BackboneCatalog.All.Select(b => $"{b.Name} ({b.Description})")), Required = true };
+        backbone.AcceptOnlyFromAmong([.. BackboneCatalog.Names]);
+        var threads = new Option<int>("--threads") { Description = "intra-op threads (1: bit-identical runs)", DefaultValueFactory = _ => 1 };
+        var epochs = new Option<int>("--epochs") { Description = "most epochs (early stopping, patience 2, on validation AUC)", DefaultValueFactory = _ => 10 };
+        var batchSize = new Option<int>("--batch-size") { Description = "training batch size", DefaultValueFactory = _ => 256 };
+        var lr = new Option<double>("--lr") { Description = "AdamW learning rate", DefaultValueFactory = _ => 1e-3 };
+        var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        device.AcceptOnlyFromAmong("cpu", "cuda");
+        var historyLength = new Option<int>("--history-length") { Description = "L: short-term history length", DefaultValueFactory = _ => 20 };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "folder for the trained model (state dict, config.json, feature-map.json)" };
+        var liber = new Option<bool>("--liber") { Description = "add LIBER's fused interest vector (needs the LIBER chain wired in)" };
+        var fusion = new Option<string>("--fusion") { Description = "UIF variant: " + string.Join(", ", FusionOptions.Variants), DefaultValueFactory = _ => "attention" };
+        fusion.AcceptOnlyFromAmong([.. FusionOptions.Variants]);
+        var json = new Option<bool>("--json") { Description = "print one JSON object" };
+        foreach (Option o in new Option[] { backbone, threads, epochs, batchSize, lr, device, historyLength, checkpoint, liber, fusion, json })
+        {
+            cmd.Options.Add(o);
+        }
+
+        cmd.SetAction(r =>
+        {
+            int seed = r.GetValue(ds.Seed);
+            var options = new RunOptions
+            {
+                Backbone = r.GetValue(backbone)!,
+                Threads = r.GetValue(threads),
+                Samples = new SampleOptions { HistoryLength = r.GetValue(historyLength) },
+                Training = new TrainOptions { Epochs = r.GetValue(epochs), BatchSize = r.GetValue(batchSize), LearningRate = r.GetValue(lr), Seed = seed, Device = r.GetValue(device)! },
+                FusionVariant = r.GetValue(fusion)!,
+                CheckpointDirectory = r.GetValue(checkpoint),
+            };
+            if (options.Threads < 1)
+            {
+                throw new ArgumentException($"--threads must be >= 1, got {options.Threads}");
+            }
+
+            IPartitionVectorSource? source = null;
+            if (r.GetValue(liber))
+            {
+                source = VectorSource?.Invoke(r) ?? throw new ArgumentException("--liber: the LIBER chain (partitions -> interest texts -> encoder vectors) is not wired into this build yet; run without --liber");
+            }
+
+            bool asJson = r.GetValue(json);
+            var dataset = ds.Load(r);
+            RunOutcome outcome = TrainingRun.Execute(dataset, options, source, e =>
+            {
+                if (!asJson)
+                {
+                    io.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {e.Epoch}: loss {e.TrainLoss:F4}, valid AUC {e.Valid.Auc:F4} logloss {e.Valid.LogLoss:F4} GAUC {e.Valid.Gauc:F4}, {e.SamplesPerSecond:N0} samples/s"));
+                }
+            });
+            var report = TrainReport.Of(outcome, dataset.Kind, options);
+            if (asJson)
+            {
+                io.Output.WriteLine(JsonSerializer.Serialize(report, TrainReport.Json));
+            }
+            else
+            {
+                io.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{report.Backbone}: best epoch {report.BestEpoch} of {report.Epochs}; valid AUC {report.Valid.Auc:F4}; test AUC {report.Test.Auc:F4} logloss {report.Test.LogLoss:F4} GAUC {report.Test.Gauc:F4}; {report.TrainSamplesPerSecond:N0} samples/s; {report.Seconds:F1} s"));
+            }
+
+            return LiberCommand.Ok;
+        });
+        return cmd;
+    }
+}
+
+/// <summary>Metrics of one split as printed (undefined metrics are null).</summary>
+public sealed record SplitReport(
+    [property: JsonPropertyName("auc")] double? Auc,
+    [property: JsonPropertyName("logloss")] double? LogLoss,
+    [property: JsonPropertyName("gauc")] double? Gauc,
+    [property: JsonPropertyName("samples")] int Samples)
+{
+    /// <summary>From metrics, NaN as null.</summary>
+    public static SplitReport Of(SplitMetrics m) => new(Finite(m.Auc), Finite(m.LogLoss), Finite(m.Gauc), m.Samples);
+
+    private static double? Finite(double x) => double.IsFinite(x) ? Math.Round(x, 6) : null;
+}
+
+/// <summary>What <c>liber train --json</c> prints.</summary>
+public sealed record TrainReport
+{
+    /// <summary>JSON options.</summary>
+    public static JsonSerializerOptions Json { get; } = new() { WriteIndented = true };
+
+    /// <summary>Backbone (with +liber when fused).</summary>
+    [JsonPropertyName("backbone")] public required string Backbone { get; init; }
+
+    /// <summary>Data set kind.</summary>
+    [JsonPropertyName("dataset")] public required string Dataset { get; init; }
+
+    /// <summary>Seed.</summary>
+    [JsonPropertyName("seed")] public long Seed { get; init; }
+
+    /// <summary>Threads.</summary>
+    [JsonPropertyName("threads")] public int Threads { get; init; }
+
+    /// <summary>Device.</summary>
+    [JsonPropertyName("device")] public required string Device { get; init; }
+
+    /// <summary>Validation metrics of the best epoch.</summary>
+    [JsonPropertyName("valid")] public required SplitReport Valid { get; init; }
+
+    /// <summary>Test metrics of the best epoch's model.</summary>
+    [JsonPropertyName("test")] public required SplitReport Test { get; init; }
+
+    /// <summary>Epochs run.</summary>
+    [JsonPropertyName("epochs")] public int Epochs { get; init; }
+
+    /// <summary>Best epoch (1-based).</summary>
+    [JsonPropertyName("best_epoch")] public int BestEpoch { get; init; }
+
+    /// <summary>Training throughput, batch building included.</summary>
+    [JsonPropertyName("train_samples_per_second")] public double TrainSamplesPerSecond { get; init; }
+
+    /// <summary>Wall time of the run after loading.</summary>
+    [JsonPropertyName("seconds")] public double Seconds { get; init; }
+
+    /// <summary>Train, validation, test sample counts.</summary>
+    [JsonPropertyName("samples")] public required IReadOnlyDictionary<string, int> Samples { get; init; }
+
+    /// <summary>The resolved model config.</summary>
+    [JsonPropertyName("config")] public required ModelConfig Config { get; init; }
+
+    /// <summary>LIBER's vector source and its LLM/encoder accounting, or null.</summary>
+    [JsonPropertyName("liber")] public IReadOnlyDictionary<string, object>? Liber { get; init; }
+
+    /// <summary>Builds the report of a run.</summary>
+    public static TrainReport Of(RunOutcome o, string dataset, RunOptions options) => new()
+    {
+        Backbone = o.Config.Fusion is null ? o.Config.Backbone : $"{o.Config.Backbone}+liber({o.Config.Fusion.Variant})",
+        Dataset = dataset,
+        Seed = options.Training.Seed,
+        Threads = options.Threads,
+        Device = options.Training.Device,
+        Valid = SplitReport.Of(o.Result.Valid),
+        Test = SplitReport.Of(o.Result.Test),
+        Epochs = o.Result.Epochs,
+        BestEpoch = o.Result.BestEpoch,
+        TrainSamplesPerSecond = Math.Round(o.Result.TrainSamplesPerSecond, 1),
+        Seconds = Math.Round(o.Seconds, 3),
+        Samples = new Dictionary<string, int> { ["train"] = o.Samples.TrainCount, ["valid"] = o.Samples.ValidCount, ["test"] = o.Samples.TestCount },
+        Config = o.Config,
+        Liber = o.Liber is { } l ? new Dictionary<string, object> { ["source"] = l.Name, ["accounting"] = l.Accounting } : null,
+    };
+}

@@ -1,0 +1,67 @@
+using System.Text.Json.Serialization;
+
+namespace Liber.Models.Backbones;
+
+/// <summary>
+/// Typed options of every backbone, with the defaults of DIN's paper (embedding 32, MLP 200-80). Options a
+/// backbone does not use are ignored by it; unknown keys in a config file are errors.
+/// </summary>
+public sealed record BackboneOptions
+{
+    /// <summary>Embedding size of every id and field (default 32).</summary>
+    [JsonPropertyName("embedding_size")] public int EmbeddingSize { get; init; } = 32;
+
+    /// <summary>Hidden sizes of the shared final MLP head (default 200, 80); empty gives a linear head.</summary>
+    [JsonPropertyName("hidden")] public IReadOnlyList<int> Hidden { get; init; } = [200, 80];
+
+    /// <summary>Dropout after each hidden layer of the head (default 0).</summary>
+    [JsonPropertyName("dropout")] public double Dropout { get; init; }
+
+    /// <summary>DIN / din-long / SIM: hidden sizes of the target-attention unit (default 80, 40, as in DIN).</summary>
+    [JsonPropertyName("attention_hidden")] public IReadOnlyList<int> AttentionHidden { get; init; } = [80, 40];
+
+    /// <summary>din-long: events of the long history (default 200).</summary>
+    [JsonPropertyName("long_length")] public int LongLength { get; init; } = 200;
+
+    /// <summary>SIM: events kept by the category search (default 50).</summary>
+    [JsonPropertyName("search_length")] public int SearchLength { get; init; } = 50;
+
+    /// <summary>DCNv2: cross layers (default 3).</summary>
+    [JsonPropertyName("cross_layers")] public int CrossLayers { get; init; } = 3;
+
+    /// <summary>AutoInt: self-attention layers (default 3).</summary>
+    [JsonPropertyName("attention_layers")] public int AttentionLayers { get; init; } = 3;
+
+    /// <summary>AutoInt: attention heads (default 2).</summary>
+    [JsonPropertyName("attention_heads")] public int AttentionHeads { get; init; } = 2;
+
+    /// <summary>DIEN: GRU hidden size (default: the history item embedding width, 2 x embedding size).</summary>
+    [JsonPropertyName("gru_hidden")] public int? GruHidden { get; init; }
+
+    /// <summary>DIEN: weight of the auxiliary loss (default 1).</summary>
+    [JsonPropertyName("auxiliary_weight")] public double AuxiliaryWeight { get; init; } = 1.0;
+
+    /// <summary>Validates the options, naming the offending key.</summary>
+    public void Validate()
+    {
+        Require(EmbeddingSize >= 1, "embedding_size", EmbeddingSize);
+        Require(Hidden.All(h => h >= 1), "hidden", string.Join(',', Hidden));
+        Require(Dropout is >= 0 and < 1, "dropout", Dropout);
+        Require(AttentionHidden.All(h => h >= 1), "attention_hidden", string.Join(',', AttentionHidden));
+        Require(LongLength >= 1, "long_length", LongLength);
+        Require(SearchLength >= 1, "search_length", SearchLength);
+        Require(CrossLayers >= 0, "cross_layers", CrossLayers);
+        Require(AttentionLayers >= 1, "attention_layers", AttentionLayers);
+        Require(AttentionHeads >= 1, "attention_heads", AttentionHeads);
+        Require(GruHidden is null or >= 1, "gru_hidden", GruHidden ?? 0);
+        Require(AuxiliaryWeight >= 0, "auxiliary_weight", AuxiliaryWeight);
+    }
+
+    private static void Require(bool ok, string key, object value)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException($"backbone option {key} has an invalid value {value}");
+        }
+    }
+}

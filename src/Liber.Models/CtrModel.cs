@@ -1,0 +1,124 @@
+using System.Text.Json.Serialization;
+using Liber.Models.Backbones;
+using Liber.Models.Features;
+using Liber.Models.Fusion;
+using Liber.Models.Layers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Liber.Models;
+
+/// <summary>The resolved configuration of a model: backbone name and options, and LIBER's fusion (null: no LIBER).</summary>
+public sealed record ModelConfig
+{
+    /// <summary>Backbone name in <see cref="BackboneCatalog"/>.</summary>
+    [JsonPropertyName("backbone")] public required string Backbone { get; init; }
+
+    /// <summary>Backbone options.</summary>
+    [JsonPropertyName("options")] public BackboneOptions Options { get; init; } = new();
+
+    /// <summary>UIF options, or null for the backbone alone.</summary>
+    [JsonPropertyName("fusion")] public FusionOptions? Fusion { get; init; }
+}
+
+/// <summary>What a forward pass of <see cref="CtrModel"/> produces.</summary>
+/// <param name="Logits">[B] float32.</param>
+/// <param name="AuxiliaryLoss">Scalar or null: a backbone's extra training loss.</param>
+public sealed record ModelOutput(Tensor Logits, Tensor? AuxiliaryLoss);
+
+/// <summary>
+/// A CTR model: a backbone, LIBER's optional fusion (UIF) and the shared head:
+/// <c>logit = Linear(Mlp([features ; uif])) + backbone logit</c>. The head is the backbone's final MLP
+/// (hidden sizes <see cref="BackboneOptions.Hidden"/>), so <c>+liber</c> works with every backbone.
+/// A plain module: training lives in Training/ (the trainer).
+/// </summary>
+public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
+{
+    private readonly CtrBackbone _backbone;
+    private readonly Uif? _fusion;
+    private readonly Mlp _head;
+    private readonly Linear _output;
+
+    /// <summary>Creates a model from a feature map and a resolved configuration.</summary>
+    public CtrModel(FeatureMap map, ModelConfig config)
+        : base(nameof(CtrModel))
+    {
+        config.Options.Validate();
+        Config = config;
+        Map = map;
+        _backbone = BackboneCatalog.Get(config.Backbone).Create(map, config.Options);
+        _fusion = config.Fusion is null ? null : new Uif(config.Fusion, _backbone.TargetWidth);
+        int width = _backbone.OutputWidth + (_fusion?.OutputSize ?? 0);
+        _head = new Mlp(width, config.Options.Hidden, config.Options.Dropout, "head");
+        _output = nn.Linear(_head.OutputWidth, 1);
+        RegisterComponents();
+    }
+
+    /// <summary>The resolved configuration.</summary>
+    public ModelConfig Config { get; }
+
+    /// <summary>The feature map the model was built for.</summary>
+    public FeatureMap Map { get; }
+
+    /// <summary>The backbone.</summary>
+    public CtrBackbone Backbone => _backbone;
+
+    /// <summary>The fusion layer, or null.</summary>
+    public Uif? Fusion => _fusion;
+
+    /// <summary>The long history the collator must supply (the backbone's request).</summary>
+    public LongHistoryRequest? LongHistory => _backbone.LongHistory;
+
+    /// <summary>Logits [B].</summary>
+    public override Tensor forward(CtrBatch batch) => Run(batch).Logits;
+
+    /// <summary>Logits [B] and the backbone's auxiliary loss.</summary>
+    public ModelOutput Run(CtrBatch batch)
+    {
+        using var scope = NewDisposeScope();
+        BackboneOutput b = _backbone.call(batch);                               // Features [B, W], Target [B, Tw]
+        Tensor features = b.Features;
+        if (_fusion is not null)
+        {
+            LiberInput liber = batch.Liber ?? throw new ArgumentException("the model has LIBER fusion but the batch has no partition vectors (collator built without PartitionVectors)");
+            features = cat([features, _fusion.call(liber, b.Target)], 1);     // [B, W + 32]
+        }
+
+        Tensor logits = _output.call(_head.call(features)).squeeze(-1);        // [B]
+        if (b.Logit is not null)
+        {
+            logits += b.Logit;
+        }
+
+        return new ModelOutput(logits.MoveToOuterDisposeScope(), b.AuxiliaryLoss?.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>UIF's attention weights [B, P] for a batch (for reports), or null without fusion. Runs under no_grad.</summary>
+    public Tensor? FusionWeights(CtrBatch batch)
+    {
+        if (_fusion is null || batch.Liber is null)
+        {
+            return null;
+        }
+
+        using var grad = no_grad();
+        using var scope = NewDisposeScope();
+        BackboneOutput b = _backbone.call(batch);
+        return _fusion.Weights(batch.Liber, b.Target).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _backbone.Dispose();
+            _fusion?.Dispose();
+            _head.Dispose();
+            _output.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}

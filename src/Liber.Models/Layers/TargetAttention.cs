@@ -1,0 +1,55 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Liber.Models.Layers;
+
+/// <summary>
+/// DIN's local activation unit: each history entry k is weighted by an MLP over [q ; k ; q - k ; q * k]
+/// with the target q, without softmax normalisation (as in DIN, so the pooled vector keeps the strength of
+/// the user's interest); padded entries get weight 0.
+/// </summary>
+public sealed class TargetAttention : nn.Module<Tensor, Tensor, Tensor, Tensor>
+{
+    private readonly Mlp _mlp;
+    private readonly Linear _score;
+
+    /// <summary>Creates a unit for vectors of width <paramref name="width"/>.</summary>
+    public TargetAttention(int width, IReadOnlyList<int> hidden, string name = nameof(TargetAttention))
+        : base(name)
+    {
+        _mlp = new Mlp(4 * width, hidden);
+        _score = nn.Linear(_mlp.OutputWidth, 1);
+        RegisterComponents();
+    }
+
+    /// <summary>Pools keys [B, T, H] against query [B, H] under mask [B, T] (bool) -> [B, H].</summary>
+    public override Tensor forward(Tensor query, Tensor keys, Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        Tensor weights = Weights(query, keys, mask);                            // [B, T]
+        return weights.unsqueeze(1).bmm(keys).squeeze(1).MoveToOuterDisposeScope(); // [B, 1, T] x [B, T, H] -> [B, H]
+    }
+
+    /// <summary>The attention weights [B, T] (0 on padding).</summary>
+    public Tensor Weights(Tensor query, Tensor keys, Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        Tensor q = query.unsqueeze(1).expand_as(keys);                          // [B, T, H]
+        Tensor features = cat([q, keys, q - keys, q * keys], -1);               // [B, T, 4H]
+        Tensor scores = _score.call(_mlp.call(features)).squeeze(-1);           // [B, T]
+        return scores.masked_fill(mask.logical_not(), 0).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _mlp.Dispose();
+            _score.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using Liber.Core.Streams;
+using Liber.Models.Backbones;
+using Liber.Models.Features;
+using Liber.Models.Fusion;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Liber.Models.Training;
+
+/// <summary>A training throughput measurement.</summary>
+/// <param name="Backbone">Backbone name (with +liber when fused).</param>
+/// <param name="Threads">Intra-op threads.</param>
+/// <param name="BatchSize">Batch size.</param>
+/// <param name="Samples">Training samples timed (after warm-up).</param>
+/// <param name="Seconds">Wall time of the timed steps, batch building included.</param>
+/// <param name="SamplesPerSecond">Samples / seconds.</param>
+/// <param name="CollateShare">Share of the time spent building batches on the host.</param>
+/// <param name="PeakWorkingSetMb">Peak working set of the process (MB).</param>
+/// <param name="Machine">Processor count and OS.</param>
+public sealed record TrainingThroughput(string Backbone, int Threads, int BatchSize, int Samples, double Seconds, double SamplesPerSecond, double CollateShare, double PeakWorkingSetMb, string Machine);
+
+/// <summary>Training throughput of a backbone on real samples (for <c>liber bench train</c> and the report).</summary>
+public static class TrainingBenchmark
+{
+    /// <summary>
+    /// Times <paramref name="batches"/> training steps (forward, backward, AdamW, batch building included) over
+    /// shuffled train samples after <paramref name="warmup"/> untimed steps.
+    /// </summary>
+    public static TrainingThroughput Measure(SampleSet samples, string backbone, int threads = 2, PartitionVectors? liber = null, int batchSize = 256, int batches = 200, int warmup = 10)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        TorchRuntime.Configure(threads, 1);
+        FeatureTables tables = FeatureTables.Build(samples);
+        var config = new ModelConfig
+        {
+            Backbone = backbone,
+            Fusion = liber is null ? null : new FusionOptions { InputSize = liber.Dimension, MaxPartitions = liber.IsPerUser ? 1 : tables.Map.MaxPartitions, Variant = liber.IsPerUser ? "single" : "attention" },
+        };
+        using var model = new CtrModel(tables.Map, config);
+        var collator = Collator.For(model, samples, tables, liber);
+        using var optimizer = optim.AdamW(model.parameters(), lr: 1e-3, weight_decay: 0);
+        int[] train = Enumerable.Range(0, samples.TrainCount).ToArray();
+        new Random(1).Shuffle(train);
+        model.train();
+        var collate = new Stopwatch();
+        var total = new Stopwatch();
+        int timed = 0;
+        for (int step = 0; step < warmup + batches; step++)
+        {
+            if (step == warmup)
+            {
+                collate.Reset();
+                total.Restart();
+            }
+
+            int start = (step * batchSize) % Math.Max(1, train.Length - batchSize);
+            using var scope = NewDisposeScope();
+            collate.Start();
+            CtrBatch batch = collator.Build(train.AsSpan(start, Math.Min(batchSize, train.Length - start)));
+            collate.Stop();
+            optimizer.zero_grad();
+            ModelOutput output = model.Run(batch);
+            Tensor loss = nn.functional.binary_cross_entropy_with_logits(output.Logits, batch.Labels);
+            if (output.AuxiliaryLoss is not null)
+            {
+                loss += output.AuxiliaryLoss;
+            }
+
+            loss.backward();
+            optimizer.step();
+            if (step >= warmup)
+            {
+                timed += batch.Size;
+            }
+        }
+
+        double seconds = total.Elapsed.TotalSeconds;
+        using var process = Process.GetCurrentProcess();
+        return new TrainingThroughput(
+            liber is null ? backbone : backbone + "+liber", threads, batchSize, timed, seconds, timed / seconds,
+            collate.Elapsed.TotalSeconds / seconds, process.PeakWorkingSet64 / 1048576.0,
+            $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
+    }
+}

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using Liber.Core.Data;
+using Liber.Core.Streams;
+using Liber.Models.Backbones;
+using Liber.Models.Features;
+using Liber.Models.Fusion;
+
+namespace Liber.Models.Training;
+
+/// <summary>Everything one training run needs besides the data set.</summary>
+public sealed record RunOptions
+{
+    /// <summary>Backbone name.</summary>
+    public required string Backbone { get; init; }
+
+    /// <summary>Backbone options.</summary>
+    public BackboneOptions Options { get; init; } = new();
+
+    /// <summary>Trainer options (seed, epochs, batch size, lr, device).</summary>
+    public TrainOptions Training { get; init; } = new();
+
+    /// <summary>Intra-op threads (1 gives bit-identical runs).</summary>
+    public int Threads { get; init; } = 1;
+
+    /// <summary>Sample options (L, min history, threshold).</summary>
+    public SampleOptions Samples { get; init; } = new();
+
+    /// <summary>UIF variant when a vector source is given (default attention).</summary>
+    public string FusionVariant { get; init; } = "attention";
+
+    /// <summary>P, visible partitions per sample (default 32).</summary>
+    public int MaxPartitions { get; init; } = 32;
+
+    /// <summary>Checkpoint folder, or null for none.</summary>
+    public string? CheckpointDirectory { get; init; }
+}
+
+/// <summary>The outcome of <see cref="TrainingRun.Execute"/>.</summary>
+/// <param name="Result">The trainer's result.</param>
+/// <param name="Config">The resolved model config.</param>
+/// <param name="Samples">The samples (for split sizes).</param>
+/// <param name="Liber">The vector source's name and accounting, or null without LIBER.</param>
+/// <param name="Seconds">Wall time of the whole run (samples, vectors, training, evaluation).</param>
+public sealed record RunOutcome(TrainResult Result, ModelConfig Config, SampleSet Samples, (string Name, IReadOnlyDictionary<string, long> Accounting)? Liber, double Seconds);
+
+/// <summary>One training run over a loaded data set: samples -> features -> (LIBER vectors) -> model -> trainer -> checkpoint.</summary>
+public static class TrainingRun
+{
+    /// <summary>Runs it; <paramref name="liber"/> adds LIBER's fusion with vectors from the source.</summary>
+    public static RunOutcome Execute(Dataset dataset, RunOptions options, IPartitionVectorSource? liber = null, Action<EpochRecord>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(options);
+        var sw = Stopwatch.StartNew();
+        options.Options.Validate();
+        options.Training.Validate();
+        Devices.Resolve(options.Training.Device);
+        BackboneCatalog.Get(options.Backbone);
+        SampleSet samples = SampleSet.Build(UserStreams.Build(dataset), options.Samples);
+        if (samples.TrainCount == 0 || samples.ValidCount == 0 || samples.TestCount == 0)
+        {
+            throw new ArgumentException($"data set {dataset.Source} gives {samples.TrainCount} train, {samples.ValidCount} validation and {samples.TestCount} test samples: each split needs at least one");
+        }
+
+        FeatureTables tables = FeatureTables.Build(samples, options.MaxPartitions);
+        using PartitionVectors? vectors = liber?.Build(samples);
+        FusionOptions? fusion = vectors is null ? null : new FusionOptions
+        {
+            Variant = options.FusionVariant,
+            InputSize = vectors.Dimension,
+            MaxPartitions = vectors.IsPerUser ? 1 : options.MaxPartitions,
+        };
+        var config = new ModelConfig { Backbone = options.Backbone, Options = options.Options, Fusion = fusion };
+        TorchRuntime.Configure(options.Threads, options.Training.Seed);
+        using var model = new CtrModel(tables.Map, config);
+        var collator = Collator.For(model, samples, tables, vectors);
+        TrainResult result = Trainer.Fit(model, collator, options.Training, progress);
+        if (options.CheckpointDirectory is string dir)
+        {
+            Checkpoint.Save(dir, model, options.Training);
+        }
+
+        return new RunOutcome(result, config, samples, liber is null ? null : (liber.Name, liber.Accounting), sw.Elapsed.TotalSeconds);
+    }
+}

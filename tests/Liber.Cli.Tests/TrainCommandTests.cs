@@ -1,0 +1,85 @@
+using System.Text.Json;
+
+namespace Liber.Cli.Tests;
+
+public sealed class TrainCommandTests
+{
+    private static readonly string[] Tiny = ["train", "--users", "30", "--events-per-user", "40", "--epochs", "2", "--batch-size", "64"];
+
+    private static (int Code, string Out, string Err) Train(params string[] more) => CliRunner.Run([.. Tiny, .. more]);
+
+    [Fact]
+    public void Train_json_prints_the_documented_fields_and_one_thread_runs_repeat_exactly()
+    {
+        var (code, output, error) = Train("--backbone", "din", "--threads", "1", "--json");
+        Assert.True(code == 0, error);
+        JsonElement j = JsonDocument.Parse(output).RootElement;
+        foreach (string key in new[] { "valid", "test", "epochs", "best_epoch", "train_samples_per_second", "seconds" })
+        {
+            Assert.True(j.TryGetProperty(key, out _), $"missing {key}");
+        }
+
+        foreach (string split in new[] { "valid", "test" })
+        {
+            JsonElement s = j.GetProperty(split);
+            Assert.InRange(s.GetProperty("auc").GetDouble(), 0, 1);
+            Assert.True(s.GetProperty("logloss").GetDouble() > 0);
+            Assert.True(s.GetProperty("gauc").ValueKind is JsonValueKind.Number or JsonValueKind.Null);
+        }
+
+        Assert.InRange(j.GetProperty("epochs").GetInt32(), 1, 2);
+        Assert.InRange(j.GetProperty("best_epoch").GetInt32(), 1, j.GetProperty("epochs").GetInt32());
+
+        var again = Train("--backbone", "din", "--threads", "1", "--json");
+        JsonElement k = JsonDocument.Parse(again.Out).RootElement;
+        Assert.Equal(j.GetProperty("valid").GetRawText(), k.GetProperty("valid").GetRawText());
+        Assert.Equal(j.GetProperty("test").GetRawText(), k.GetProperty("test").GetRawText());
+    }
+
+    [Fact]
+    public void Train_writes_a_checkpoint_when_asked()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "liber-train-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var (code, output, error) = Train("--backbone", "deepfm", "--checkpoint", dir);
+            Assert.True(code == 0, error);
+            Assert.Contains("test AUC", output, StringComparison.Ordinal);
+            foreach (string f in new[] { "model.bin", "config.json", "feature-map.json" })
+            {
+                Assert.True(File.Exists(Path.Combine(dir, f)), $"missing {f}");
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
+    public void Cuda_without_cuda_libtorch_is_a_user_error_naming_the_package()
+    {
+        if (TorchSharp.torch.cuda.is_available())
+        {
+            return;
+        }
+
+        var (code, _, error) = Train("--backbone", "din", "--device", "cuda");
+        Assert.Equal(1, code);
+        Assert.Contains("libtorch-cuda-12.8-linux-x64", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bad_choices_are_user_errors()
+    {
+        Assert.NotEqual(0, Train("--backbone", "transformer").Code);
+        Assert.NotEqual(0, Train().Code);
+        var (code, _, error) = Train("--backbone", "din", "--liber");
+        Assert.Equal(1, code);
+        Assert.Contains("--liber", error, StringComparison.Ordinal);
+        Assert.Equal(1, Train("--backbone", "din", "--threads", "0").Code);
+    }
+}

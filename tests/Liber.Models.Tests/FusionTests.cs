@@ -1,0 +1,126 @@
+using Liber.Models.Features;
+using Liber.Models.Fusion;
+using static TorchSharp.torch;
+
+namespace Liber.Models.Tests;
+
+/// <summary>UIF: masking, the zero-partition case, the variants' weights.</summary>
+[Collection(TorchCollection.Name)]
+public sealed class FusionTests
+{
+    private static LiberInput Input(int[] visible, int p, int d)
+    {
+        int b = visible.Length;
+        var mask = new bool[b * p];
+        var ranks = new long[b * p];
+        for (int s = 0; s < b; s++)
+        {
+            for (int j = 0; j < p; j++)
+            {
+                mask[(s * p) + j] = j < visible[s];
+                ranks[(s * p) + j] = j < visible[s] ? visible[s] - 1 - j : p;
+            }
+        }
+
+        Tensor m = tensor(mask, b, p);
+        return new LiberInput
+        {
+            Summaries = randn(b, p, d) * m.unsqueeze(-1),
+            Shifts = randn(b, p, d) * m.unsqueeze(-1),
+            ShiftMask = m.clone(),
+            Mask = m,
+            Ranks = tensor(ranks, b, p),
+        };
+    }
+
+    [Theory]
+    [InlineData("attention")]
+    [InlineData("mean")]
+    [InlineData("last")]
+    [InlineData("no-shift")]
+    public void Weights_sum_to_one_over_visible_slots_and_zero_partitions_give_zeros(string variant)
+    {
+        TorchRuntime.Configure(1, 4);
+        using var scope = NewDisposeScope();
+        using var uif = new Uif(new FusionOptions { Variant = variant, InputSize = 6, MaxPartitions = 4 }, targetWidth: 10);
+        LiberInput input = Input([0, 1, 3, 4], 4, 6);
+        Tensor target = randn(4, 10);
+        Tensor weights = uif.Weights(input, target);
+        Tensor fused = uif.call(input, target);
+        Assert.Equal(new long[] { 4, 32 }, fused.shape);
+        Assert.True(fused.isfinite().all().item<bool>());
+        Assert.Equal(0f, fused[0].abs().sum().item<float>());                 // no visible partition: exactly zeros
+        Assert.Equal(0f, weights[0].abs().sum().item<float>());
+        for (int s = 1; s < 4; s++)
+        {
+            Assert.Equal(1f, weights[s].sum().item<float>(), 5);
+        }
+
+        Assert.Equal(0f, weights[1, 1..].abs().sum().item<float>());          // masked slots get nothing
+        if (variant == "last")
+        {
+            Assert.Equal(1f, weights[2, 2].item<float>());                    // rank 0 is the last filled slot
+        }
+
+        if (variant == "mean")
+        {
+            Assert.Equal(1f / 3, weights[2, 0].item<float>(), 6);
+        }
+    }
+
+    [Fact]
+    public void Attention_depends_on_the_target_and_mean_does_not()
+    {
+        TorchRuntime.Configure(1, 5);
+        using var scope = NewDisposeScope();
+        LiberInput input = Input([4, 4], 4, 6);
+        Tensor t1 = randn(2, 10), t2 = randn(2, 10);
+        using var attention = new Uif(new FusionOptions { InputSize = 6, MaxPartitions = 4 }, 10);
+        using var mean = new Uif(new FusionOptions { Variant = "mean", InputSize = 6, MaxPartitions = 4 }, 10);
+        Assert.False(attention.Weights(input, t1).allclose(attention.Weights(input, t2)));
+        Assert.True(mean.Weights(input, t1).eq(mean.Weights(input, t2)).all().item<bool>());
+    }
+
+    [Fact]
+    public void No_shift_ignores_shift_vectors()
+    {
+        TorchRuntime.Configure(1, 6);
+        using var scope = NewDisposeScope();
+        using var uif = new Uif(new FusionOptions { Variant = "no-shift", InputSize = 6, MaxPartitions = 4 }, 10);
+        LiberInput a = Input([3], 4, 6);
+        var b = new LiberInput { Summaries = a.Summaries, Shifts = randn(1, 4, 6), ShiftMask = a.ShiftMask, Mask = a.Mask, Ranks = a.Ranks };
+        Tensor target = randn(1, 10);
+        Assert.True(uif.call(a, target).eq(uif.call(b, target)).all().item<bool>());
+    }
+
+    [Fact]
+    public void Single_variant_needs_one_slot_and_unknown_variants_are_refused()
+    {
+        Assert.Throws<ArgumentException>(() => new FusionOptions { Variant = "single", InputSize = 4, MaxPartitions = 3 }.Validate());
+        var e = Assert.Throws<ArgumentException>(() => new FusionOptions { Variant = "sum", InputSize = 4 }.Validate());
+        Assert.Contains("attention", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Per_user_vectors_give_one_slot_per_user_masked_where_absent()
+    {
+        SampleSetCheck();
+
+        static void SampleSetCheck()
+        {
+            int users = Fixture.Samples.Streams.UserCount;
+            var present = Enumerable.Range(0, users).Select(u => u % 2 == 0).ToArray();
+            using var vectors = PartitionVectors.PerUser(users, new float[users * 3].Select((_, i) => (float)i).ToArray(), 3, present);
+            using var scope = NewDisposeScope();
+            int[] ordinals = Enumerable.Range(0, 40).ToArray();
+            LiberInput input = new Collator(Fixture.Samples, Fixture.Tables, liber: vectors).Build(ordinals).Liber!;
+            Assert.Equal(new long[] { 40, 1, 3 }, input.Summaries.shape);
+            for (int s = 0; s < 40; s++)
+            {
+                int user = Fixture.Samples.Users[s];
+                Assert.Equal(user % 2 == 0, input.Mask[s, 0].item<bool>());
+                Assert.Equal(user % 2 == 0 ? user * 3 : 0f, input.Summaries[s, 0, 0].item<float>());
+            }
+        }
+    }
+}

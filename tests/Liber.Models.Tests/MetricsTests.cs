@@ -1,0 +1,74 @@
+using Liber.Models.Training;
+
+namespace Liber.Models.Tests;
+
+/// <summary>Metrics against values worked out by hand.</summary>
+public sealed class MetricsTests
+{
+    [Fact]
+    public void Auc_of_a_perfect_and_a_reversed_ranking()
+    {
+        Assert.Equal(1.0, Metrics.Auc([0.1f, 0.2f, 0.8f, 0.9f], [0, 0, 1, 1]));
+        Assert.Equal(0.0, Metrics.Auc([0.9f, 0.8f, 0.2f, 0.1f], [0, 0, 1, 1]));
+    }
+
+    [Fact]
+    public void Auc_counts_one_pair_out_of_order()
+    {
+        // Pairs (pos, neg): (0.7, 0.1) ok, (0.7, 0.8) wrong, (0.9, 0.1) ok, (0.9, 0.8) ok -> 3/4.
+        Assert.Equal(0.75, Metrics.Auc([0.1f, 0.8f, 0.7f, 0.9f], [0, 0, 1, 1]), 12);
+    }
+
+    [Fact]
+    public void Auc_ties_count_one_half()
+    {
+        // pos 0.5 vs neg 0.5 tie (1/2), pos 0.5 vs neg 0.2 ok, pos 0.9 vs both ok -> 3.5 / 4.
+        Assert.Equal(0.875, Metrics.Auc([0.5f, 0.2f, 0.5f, 0.9f], [0, 0, 1, 1]), 12);
+        // All scores equal: 0.5 exactly.
+        Assert.Equal(0.5, Metrics.Auc([0.3f, 0.3f, 0.3f], [1, 0, 1]), 12);
+    }
+
+    [Fact]
+    public void Auc_is_nan_when_undefined()
+    {
+        Assert.True(double.IsNaN(Metrics.Auc([], [])));
+        Assert.True(double.IsNaN(Metrics.Auc([0.1f, 0.4f], [1, 1])));
+    }
+
+    [Fact]
+    public void LogLoss_by_hand_and_clipped()
+    {
+        // -(ln 0.8 + ln(1 - 0.4)) / 2
+        double expected = -(Math.Log(0.8) + Math.Log(0.6)) / 2;
+        Assert.Equal(expected, Metrics.LogLoss([0.8f, 0.4f], [1, 0]), 6);
+        // A confident mistake is clipped at 1e-7, not infinite: -ln(1e-7) = 16.118...
+        Assert.Equal(-Math.Log(1e-7), Metrics.LogLoss([0f], [1]), 4);
+        Assert.True(double.IsNaN(Metrics.LogLoss([], [])));
+    }
+
+    [Fact]
+    public void Gauc_weights_users_by_samples_and_leaves_out_single_class_users()
+    {
+        // User 1: 3 samples, pairs (0.9>0.2 ok), (0.9>0.6 ok) -> AUC 1.
+        // User 2: 4 samples, pos {0.3, 0.7}, neg {0.5, 0.1}: ok (0.3>0.1), wrong (0.3<0.5), ok, ok -> 0.75.
+        // User 3: all positive -> left out.
+        float[] scores = [0.9f, 0.2f, 0.6f, 0.3f, 0.5f, 0.7f, 0.1f, 0.4f, 0.8f];
+        float[] labels = [1, 0, 0, 1, 0, 1, 0, 1, 1];
+        int[] users = [1, 1, 1, 2, 2, 2, 2, 3, 3];
+        double expected = ((3 * 1.0) + (4 * 0.75)) / 7;
+        Assert.Equal(expected, Metrics.Gauc(scores, labels, users), 12);
+    }
+
+    [Fact]
+    public void Gauc_is_nan_without_any_two_class_user()
+    {
+        Assert.True(double.IsNaN(Metrics.Gauc([], [], [])));
+        Assert.True(double.IsNaN(Metrics.Gauc([0.2f, 0.4f], [1, 0], [1, 2])));
+    }
+
+    [Fact]
+    public void Inputs_of_different_lengths_are_refused()
+    {
+        Assert.Throws<ArgumentException>(() => Metrics.Auc([0.1f], [1, 0]));
+    }
+}
