@@ -55,6 +55,7 @@ public static class BenchCommand
             return LiberCommand.Ok;
         });
         bench.Subcommands.Add(data);
+        bench.Subcommands.Add(BenchEncodeCommand.Create(io));
         return bench;
     }
 
