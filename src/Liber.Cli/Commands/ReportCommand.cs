@@ -1,0 +1,86 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Liber.Cli.Experiments;
+using Liber.Core.Partitioning;
+
+namespace Liber.Cli.Commands;
+
+/// <summary><c>liber report &lt;run-dir&gt;...</c>: a Markdown report with charts from finished runs.</summary>
+public static class ReportCommand
+{
+    /// <summary>Creates the <c>report</c> command.</summary>
+    public static Command Create(CommandIo io)
+    {
+        var cmd = new Command("report", "write a Markdown report (mean ± std over seeds, RelaImpr of LIBER over each backbone, LLM cost) with PNG charts from finished run folders");
+        var dirs = new Argument<string[]>("run-dir") { Description = "run folders, experiment folders or roots of experiments", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<string?>("--out") { Description = "folder for report.md and the charts (default: <first run-dir>/report)" };
+        var noCost = new Option<bool>("--no-cost-chart") { Description = "skip the LLM-cost chart (it reloads the data sets to count partitions)" };
+        var json = new Option<bool>("--json") { Description = "print one JSON object (paths and counts) instead of the Markdown" };
+        cmd.Arguments.Add(dirs);
+        foreach (Option o in new Option[] { output, noCost, json })
+        {
+            cmd.Options.Add(o);
+        }
+
+        cmd.SetAction(r =>
+        {
+            string[] folders = r.GetValue(dirs)!;
+            IReadOnlyList<FinishedRun> runs = ExperimentReport.Collect(folders);
+            string outDir = r.GetValue(output) ?? Path.Combine(folders[0], "report");
+            string text = ExperimentReport.Write(runs, outDir, "liber report " + string.Join(' ', folders));
+            var charts = Directory.EnumerateFiles(outDir, "auc-*.png").Select(Path.GetFileName).ToList();
+            if (!r.GetValue(noCost))
+            {
+                var extra = new System.Text.StringBuilder();
+                foreach (var g in runs.Where(x => x.Spec.Liber is not null).GroupBy(x => (x.DatasetLabel(), x.Spec.Liber!.Policy.Label(), x.Spec.Liber!.Mode)))
+                {
+                    FinishedRun first = g.First();
+                    var dataset = ExperimentRunner.LoadDataset(first.Spec.Dataset);
+                    var curves = CostCurves.Compute(dataset, ToOptions(first.Spec.Liber!), first.Spec.Liber!.Mode == "two-call");
+                    string name = $"llm-calls-{Slug(g.Key.Item1)}-{g.Key.Item2}-{g.Key.Item3}.png";
+                    ExperimentReport.CostChart(curves, Path.Combine(outDir, name), $"LLM calls as the stream grows: {g.Key.Item1}");
+                    charts.Add(name);
+                    extra.AppendLine(CultureInfo.InvariantCulture, $"## LLM calls: {g.Key.Item1}, {g.Key.Item2}, {g.Key.Item3}").AppendLine();
+                    extra.AppendLine("| strategy | calls over the whole stream |").AppendLine("|---|---|");
+                    foreach (var (label, _, calls) in curves)
+                    {
+                        extra.AppendLine(CultureInfo.InvariantCulture, $"| {label} | {calls[^1]:N0} |");
+                    }
+
+                    extra.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"![LLM calls]({name})").AppendLine();
+                }
+
+                text += extra.ToString();
+                File.WriteAllText(Path.Combine(outDir, "report.md"), text);
+            }
+
+            if (r.GetValue(json))
+            {
+                io.Output.WriteLine(JsonSerializer.Serialize(new { report = Path.Combine(outDir, "report.md"), runs = runs.Count, charts }, DataCommand.Json));
+            }
+            else
+            {
+                io.Output.Write(text);
+            }
+
+            return LiberCommand.Ok;
+        });
+        return cmd;
+    }
+
+    /// <summary>The partition options of a run's LIBER axes.</summary>
+    public static PartitionOptions ToOptions(LiberRun l) => new()
+    {
+        Policy = l.Policy.Policy,
+        K = l.Policy.K ?? 20,
+        GapSeconds = l.Policy.GapSeconds ?? 3600,
+        Period = Enum.TryParse(l.Policy.Period ?? "week", ignoreCase: true, out CalendarPeriod p) ? p : throw new ArgumentException($"policy period '{l.Policy.Period}' is not day, week or month"),
+        TimeZone = l.Policy.TimeZone ?? "UTC",
+        DriftWindow = l.Policy.DriftWindow ?? 10,
+        DriftThreshold = l.Policy.DriftThreshold ?? 0.15,
+        Caps = new PartitionCaps { MaxEvents = l.Settings.MaxEvents, MaxPromptTokens = l.Settings.MaxPromptTokens },
+    };
+
+    private static string Slug(string s) => new([.. s.ToLowerInvariant().Select(c => char.IsLetterOrDigit(c) ? c : '-')]);
+}

@@ -1,0 +1,72 @@
+using System.CommandLine;
+using System.Text.Json;
+using Liber.Cli.Experiments;
+
+namespace Liber.Cli.Commands;
+
+/// <summary><c>liber run --config experiments/&lt;name&gt;.json</c>: runs an experiment grid, resuming where it stopped.</summary>
+public static class RunCommand
+{
+    /// <summary>Builds the executor of grid cells; the LIBER chain plugs in here.</summary>
+    public static Func<IRunExecutor> Executor { get; set; } = () => new TrainingExecutor((_, _) =>
+        throw new ArgumentException("the LIBER chain (partitions -> interest texts -> encoder vectors) is not wired into this build"));
+
+    /// <summary>Creates the <c>run</c> command.</summary>
+    public static Command Create(CommandIo io)
+    {
+        var cmd = new Command("run", "run an experiment file: a grid over backbones, LIBER on/off, fusion variants, policies, modes and seeds; each run in its own folder named by a content hash of its resolved config; finished runs are not repeated");
+        var config = new Option<string>("--config", "-c") { Description = "experiment file (JSON; unknown keys are errors)", Required = true };
+        var output = new Option<string>("--out") { Description = "output root; runs land in <out>/<experiment name>/<label>-<hash>/", DefaultValueFactory = _ => "runs" };
+        var list = new Option<bool>("--list") { Description = "print the grid's runs and whether each is finished, run nothing" };
+        var json = new Option<bool>("--json") { Description = "print one JSON object" };
+        foreach (Option o in new Option[] { config, output, list, json })
+        {
+            cmd.Options.Add(o);
+        }
+
+        cmd.SetAction(r =>
+        {
+            ExperimentFile file = ExperimentFile.Load(r.GetValue(config)!);
+            string root = r.GetValue(output)!;
+            bool asJson = r.GetValue(json);
+            var runner = new ExperimentRunner(file, root, Executor(), asJson ? io.Error : io.Output);
+            if (r.GetValue(list))
+            {
+                var cells = runner.Cells().Select(c => new
+                {
+                    label = c.Label(),
+                    hash = c.Hash(),
+                    directory = Path.Combine(runner.Directory, c.FolderName()),
+                    finished = ExperimentRunner.IsFinished(Path.Combine(runner.Directory, c.FolderName())),
+                }).ToList();
+                if (asJson)
+                {
+                    io.Output.WriteLine(JsonSerializer.Serialize(new { experiment = file.Name, runs = cells }, DataCommand.Json));
+                }
+                else
+                {
+                    foreach (var c in cells)
+                    {
+                        io.Output.WriteLine($"{(c.finished ? "done   " : "pending")} {c.label} {c.directory}");
+                    }
+                }
+
+                return LiberCommand.Ok;
+            }
+
+            GridOutcome outcome = runner.Run();
+            if (asJson)
+            {
+                io.Output.WriteLine(JsonSerializer.Serialize(new { experiment = file.Name, runs = outcome.Runs, executed = outcome.Executed, reused = outcome.Reused, directory = outcome.Directory }, DataCommand.Json));
+            }
+            else
+            {
+                io.Output.WriteLine($"{file.Name}: {outcome.Runs} runs, {outcome.Executed} run now, {outcome.Reused} finished earlier; results under {outcome.Directory}");
+                io.Output.WriteLine($"report: liber report {outcome.Directory}");
+            }
+
+            return LiberCommand.Ok;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,269 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Liber.Cli.Experiments;
+
+/// <summary>
+/// An experiment file (<c>experiments/&lt;name&gt;.json</c>): one data set, shared sample/training/LIBER settings, and a
+/// grid whose cross product gives the runs. Unknown keys are errors naming their JSON path. Relative paths are
+/// resolved against the current folder (run from the repository root).
+/// </summary>
+public sealed record ExperimentFile
+{
+    /// <summary>Experiment name (also the folder under the output root).</summary>
+    [JsonPropertyName("name")] public required string Name { get; init; }
+
+    /// <summary>Free text.</summary>
+    [JsonPropertyName("description")] public string? Description { get; init; }
+
+    /// <summary>The data set.</summary>
+    [JsonPropertyName("dataset")] public required DatasetSpec Dataset { get; init; }
+
+    /// <summary>Sample construction.</summary>
+    [JsonPropertyName("samples")] public SamplesSpec Samples { get; init; } = new();
+
+    /// <summary>Training settings shared by every run.</summary>
+    [JsonPropertyName("training")] public TrainingSpec Training { get; init; } = new();
+
+    /// <summary>LIBER settings shared by every run with LIBER on.</summary>
+    [JsonPropertyName("liber")] public LiberSpec Liber { get; init; } = new();
+
+    /// <summary>The grid.</summary>
+    [JsonPropertyName("grid")] public required GridSpec Grid { get; init; }
+
+    /// <summary>Strict reading options: unknown keys are errors, comments and trailing commas allowed.</summary>
+    public static JsonSerializerOptions ReadOptions { get; } = new()
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+    };
+
+    /// <summary>Reads and validates a file; errors name the file, the JSON path and the line.</summary>
+    public static ExperimentFile Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"experiment file {path} does not exist", path);
+        }
+
+        ExperimentFile? file;
+        try
+        {
+            file = JsonSerializer.Deserialize<ExperimentFile>(File.ReadAllText(path), ReadOptions);
+        }
+        catch (JsonException e)
+        {
+            string where = e.Path is null ? "" : $" at {e.Path}";
+            string line = e.LineNumber is long l ? $", line {l + 1}" : "";
+            throw new ArgumentException($"{path}{where}{line}: {e.Message.Split(" Path:")[0]}", e);
+        }
+
+        if (file is null)
+        {
+            throw new ArgumentException($"{path}: the file holds null, not an experiment");
+        }
+
+        file.Validate(path);
+        return file;
+    }
+
+    /// <summary>Checks the values that JSON types cannot.</summary>
+    public void Validate(string path)
+    {
+        void Fail(string key, string problem) => throw new ArgumentException($"{path} at $.{key}: {problem}");
+        if (string.IsNullOrWhiteSpace(Name) || Name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || Name.Contains(' ', StringComparison.Ordinal))
+        {
+            Fail("name", $"'{Name}' must be a non-empty folder name without spaces");
+        }
+
+        if (Grid.Backbones.Count == 0)
+        {
+            Fail("grid.backbones", "needs at least one backbone");
+        }
+
+        if (Grid.Seeds.Count == 0)
+        {
+            Fail("grid.seeds", "needs at least one seed");
+        }
+
+        if (Grid.Liber.Count == 0)
+        {
+            Fail("grid.liber", "needs true, false or both");
+        }
+
+        if (Grid.Liber.Contains(true) && (Grid.Fusions.Count == 0 || Grid.Policies.Count == 0 || Grid.Modes.Count == 0))
+        {
+            Fail("grid", "with liber true, fusions, policies and modes each need at least one value");
+        }
+
+        foreach (string m in Grid.Modes)
+        {
+            if (m is not ("one-call" or "two-call"))
+            {
+                Fail("grid.modes", $"'{m}' is not one-call or two-call");
+            }
+        }
+
+        if (Training.Threads < 1 || Training.Epochs < 1 || Training.BatchSize < 1 || Training.LearningRate <= 0)
+        {
+            Fail("training", "threads, epochs and batch_size must be >= 1 and lr > 0");
+        }
+    }
+}
+
+/// <summary>Which data set to load.</summary>
+public sealed record DatasetSpec
+{
+    /// <summary>Reader kind (movielens-100k, movielens-1m, movielens-latest, csv, synthetic).</summary>
+    [JsonPropertyName("kind")] public required string Kind { get; init; }
+
+    /// <summary>Folder (not for synthetic).</summary>
+    [JsonPropertyName("path")] public string? Path { get; init; }
+
+    /// <summary>csv: mapping file.</summary>
+    [JsonPropertyName("mapping")] public string? Mapping { get; init; }
+
+    /// <summary>fail or skip.</summary>
+    [JsonPropertyName("on_bad_row")] public string OnBadRow { get; init; } = "fail";
+
+    /// <summary>synthetic: users.</summary>
+    [JsonPropertyName("users")] public int? Users { get; init; }
+
+    /// <summary>synthetic: mean events per user.</summary>
+    [JsonPropertyName("events_per_user")] public int? EventsPerUser { get; init; }
+
+    /// <summary>synthetic: world seed.</summary>
+    [JsonPropertyName("world_seed")] public int? WorldSeed { get; init; }
+}
+
+/// <summary>Sample settings (protocol sections 2-4).</summary>
+public sealed record SamplesSpec
+{
+    /// <summary>L.</summary>
+    [JsonPropertyName("history_length")] public int HistoryLength { get; init; } = 20;
+
+    /// <summary>Minimum earlier events of a sample.</summary>
+    [JsonPropertyName("min_history")] public int MinHistory { get; init; } = 5;
+
+    /// <summary>Label threshold (null: the data set's default).</summary>
+    [JsonPropertyName("threshold")] public float? Threshold { get; init; }
+}
+
+/// <summary>Training settings.</summary>
+public sealed record TrainingSpec
+{
+    /// <summary>Most epochs.</summary>
+    [JsonPropertyName("epochs")] public int Epochs { get; init; } = 10;
+
+    /// <summary>Early-stopping patience.</summary>
+    [JsonPropertyName("patience")] public int Patience { get; init; } = 2;
+
+    /// <summary>Batch size.</summary>
+    [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 256;
+
+    /// <summary>AdamW learning rate.</summary>
+    [JsonPropertyName("lr")] public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>AdamW weight decay.</summary>
+    [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; }
+
+    /// <summary>Intra-op threads.</summary>
+    [JsonPropertyName("threads")] public int Threads { get; init; } = 1;
+
+    /// <summary>cpu or cuda.</summary>
+    [JsonPropertyName("device")] public string Device { get; init; } = "cpu";
+}
+
+/// <summary>LIBER settings shared by the runs with LIBER on.</summary>
+public sealed record LiberSpec
+{
+    /// <summary>UIL backend: template, openai or llama.</summary>
+    [JsonPropertyName("backend")] public string Backend { get; init; } = "template";
+
+    /// <summary>openai: base URL.</summary>
+    [JsonPropertyName("endpoint")] public string? Endpoint { get; init; }
+
+    /// <summary>openai: model name.</summary>
+    [JsonPropertyName("model")] public string? Model { get; init; }
+
+    /// <summary>llama: GGUF file.</summary>
+    [JsonPropertyName("gguf")] public string? Gguf { get; init; }
+
+    /// <summary>Prompt domain (movies, music, generic); null picks by data set.</summary>
+    [JsonPropertyName("domain")] public string? Domain { get; init; }
+
+    /// <summary>Knowledge encoder: minilm, arctic-xs or openai.</summary>
+    [JsonPropertyName("encoder")] public string Encoder { get; init; } = "minilm";
+
+    /// <summary>P: visible partitions per sample.</summary>
+    [JsonPropertyName("max_partitions")] public int MaxPartitions { get; init; } = 32;
+
+    /// <summary>LLM requests in flight.</summary>
+    [JsonPropertyName("max_in_flight")] public int MaxInFlight { get; init; } = 16;
+
+    /// <summary>Hard cap: events per partition.</summary>
+    [JsonPropertyName("max_events")] public int MaxEvents { get; init; } = 100;
+
+    /// <summary>Hard cap: prompt tokens per partition.</summary>
+    [JsonPropertyName("max_prompt_tokens")] public int MaxPromptTokens { get; init; } = 4000;
+}
+
+/// <summary>A partition policy and its options, as a grid value.</summary>
+public sealed record PolicySpec
+{
+    /// <summary>count, gap, window or drift.</summary>
+    [JsonPropertyName("policy")] public string Policy { get; init; } = "count";
+
+    /// <summary>count: K.</summary>
+    [JsonPropertyName("k")] public int? K { get; init; }
+
+    /// <summary>gap: seconds.</summary>
+    [JsonPropertyName("gap_seconds")] public long? GapSeconds { get; init; }
+
+    /// <summary>window: day, week or month.</summary>
+    [JsonPropertyName("period")] public string? Period { get; init; }
+
+    /// <summary>window: IANA time zone.</summary>
+    [JsonPropertyName("time_zone")] public string? TimeZone { get; init; }
+
+    /// <summary>drift: window (and minimum partition size).</summary>
+    [JsonPropertyName("drift_window")] public int? DriftWindow { get; init; }
+
+    /// <summary>drift: threshold.</summary>
+    [JsonPropertyName("drift_threshold")] public double? DriftThreshold { get; init; }
+
+    /// <summary>A short label, e.g. count20.</summary>
+    public string Label() => Policy switch
+    {
+        "count" => $"count{K ?? 20}",
+        "gap" => $"gap{GapSeconds ?? 3600}s",
+        "window" => $"window-{Period ?? "week"}",
+        "drift" => $"drift{DriftThreshold ?? 0.15:0.###}",
+        _ => Policy,
+    };
+}
+
+/// <summary>The grid: every combination is one run (runs without LIBER ignore the LIBER axes).</summary>
+public sealed record GridSpec
+{
+    /// <summary>Backbones.</summary>
+    [JsonPropertyName("backbones")] public IReadOnlyList<string> Backbones { get; init; } = ["din"];
+
+    /// <summary>LIBER off and/or on.</summary>
+    [JsonPropertyName("liber")] public IReadOnlyList<bool> Liber { get; init; } = [false, true];
+
+    /// <summary>UIF variants.</summary>
+    [JsonPropertyName("fusions")] public IReadOnlyList<string> Fusions { get; init; } = ["attention"];
+
+    /// <summary>Partition policies.</summary>
+    [JsonPropertyName("policies")] public IReadOnlyList<PolicySpec> Policies { get; init; } = [new PolicySpec { Policy = "count", K = 20 }];
+
+    /// <summary>UIL modes (one-call, two-call).</summary>
+    [JsonPropertyName("modes")] public IReadOnlyList<string> Modes { get; init; } = ["two-call"];
+
+    /// <summary>Seeds.</summary>
+    [JsonPropertyName("seeds")] public IReadOnlyList<int> Seeds { get; init; } = [1, 2, 3];
+}

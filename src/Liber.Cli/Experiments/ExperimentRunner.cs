@@ -1,0 +1,211 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Liber.Core.Data;
+using Liber.Core.Readers;
+using Liber.Core.Synthetic;
+
+namespace Liber.Cli.Experiments;
+
+/// <summary>The LIBER axes of one run.</summary>
+public sealed record LiberRun
+{
+    /// <summary>Partition policy.</summary>
+    [JsonPropertyName("policy")] public required PolicySpec Policy { get; init; }
+
+    /// <summary>UIF variant.</summary>
+    [JsonPropertyName("fusion")] public required string Fusion { get; init; }
+
+    /// <summary>UIL mode.</summary>
+    [JsonPropertyName("mode")] public required string Mode { get; init; }
+
+    /// <summary>Shared LIBER settings.</summary>
+    [JsonPropertyName("settings")] public required LiberSpec Settings { get; init; }
+}
+
+/// <summary>The resolved configuration of one run: everything that determines its result.</summary>
+public sealed record RunSpec
+{
+    /// <summary>Experiment name.</summary>
+    [JsonPropertyName("experiment")] public required string Experiment { get; init; }
+
+    /// <summary>Data set.</summary>
+    [JsonPropertyName("dataset")] public required DatasetSpec Dataset { get; init; }
+
+    /// <summary>Samples.</summary>
+    [JsonPropertyName("samples")] public required SamplesSpec Samples { get; init; }
+
+    /// <summary>Training.</summary>
+    [JsonPropertyName("training")] public required TrainingSpec Training { get; init; }
+
+    /// <summary>Backbone.</summary>
+    [JsonPropertyName("backbone")] public required string Backbone { get; init; }
+
+    /// <summary>Seed.</summary>
+    [JsonPropertyName("seed")] public int Seed { get; init; }
+
+    /// <summary>LIBER axes, or null without LIBER.</summary>
+    [JsonPropertyName("liber")] public LiberRun? Liber { get; init; }
+
+    /// <summary>Canonical JSON (fixed property order, no whitespace).</summary>
+    public string CanonicalJson() => JsonSerializer.Serialize(this, ExperimentRunner.Canonical);
+
+    /// <summary>First 12 hex digits of the SHA-256 of the canonical JSON.</summary>
+    public string Hash() => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(CanonicalJson())))[..12];
+
+    /// <summary>A readable label: backbone, LIBER axes, seed.</summary>
+    public string Label() => Liber is { } l
+        ? $"{Backbone}+liber-{l.Fusion}-{l.Policy.Label()}-{l.Mode}-s{Seed}"
+        : $"{Backbone}-s{Seed}";
+
+    /// <summary>The run's folder name: label and content hash.</summary>
+    public string FolderName() => $"{Label()}-{Hash()}";
+}
+
+/// <summary>Runs one cell of a grid.</summary>
+public interface IRunExecutor
+{
+    /// <summary>Trains and evaluates <paramref name="spec"/> on <paramref name="dataset"/>, writing progress to <paramref name="log"/>.</summary>
+    JsonElement Execute(Dataset dataset, RunSpec spec, TextWriter log);
+}
+
+/// <summary>What a grid run did.</summary>
+/// <param name="Runs">Cells of the grid.</param>
+/// <param name="Executed">Cells run now.</param>
+/// <param name="Reused">Cells already finished earlier (not repeated).</param>
+/// <param name="Directory">The experiment's output folder.</param>
+public sealed record GridOutcome(int Runs, int Executed, int Reused, string Directory);
+
+/// <summary>
+/// Expands an experiment's grid, runs every cell in its own folder named by label and content hash, holding
+/// <c>resolved-config.json</c>, <c>environment.json</c>, <c>results.jsonl</c> and <c>log.txt</c>. A finished cell (its
+/// results file exists) is never repeated, so an interrupted grid resumes where it stopped.
+/// </summary>
+public sealed class ExperimentRunner(ExperimentFile file, string outputRoot, IRunExecutor executor, TextWriter progress)
+{
+    /// <summary>Results file of a run folder.</summary>
+    public const string ResultsFile = "results.jsonl";
+
+    /// <summary>Resolved configuration file of a run folder.</summary>
+    public const string ConfigFile = "resolved-config.json";
+
+    /// <summary>Canonical serialisation of resolved configurations.</summary>
+    public static JsonSerializerOptions Canonical { get; } = new() { WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never };
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    /// <summary>The experiment's output folder.</summary>
+    public string Directory => Path.Combine(outputRoot, file.Name);
+
+    /// <summary>Every cell of the grid, in a stable order.</summary>
+    public IReadOnlyList<RunSpec> Cells()
+    {
+        var cells = new List<RunSpec>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string backbone in file.Grid.Backbones)
+        {
+            foreach (bool liber in file.Grid.Liber)
+            {
+                IEnumerable<LiberRun?> axes = !liber ? [null] :
+                    from fusion in file.Grid.Fusions
+                    from policy in file.Grid.Policies
+                    from mode in file.Grid.Modes
+                    select new LiberRun { Policy = policy, Fusion = fusion, Mode = mode, Settings = file.Liber };
+                foreach (LiberRun? axis in axes)
+                {
+                    foreach (int seed in file.Grid.Seeds)
+                    {
+                        var spec = new RunSpec
+                        {
+                            Experiment = file.Name,
+                            Dataset = file.Dataset,
+                            Samples = file.Samples,
+                            Training = file.Training,
+                            Backbone = backbone,
+                            Seed = seed,
+                            Liber = axis,
+                        };
+                        if (seen.Add(spec.Hash()))
+                        {
+                            cells.Add(spec);
+                        }
+                    }
+                }
+            }
+        }
+
+        return cells;
+    }
+
+    /// <summary>Whether a run folder holds a finished run.</summary>
+    public static bool IsFinished(string runDirectory)
+    {
+        string results = Path.Combine(runDirectory, ResultsFile);
+        return File.Exists(results) && new FileInfo(results).Length > 0;
+    }
+
+    /// <summary>Runs every unfinished cell.</summary>
+    public GridOutcome Run()
+    {
+        IReadOnlyList<RunSpec> cells = Cells();
+        Dataset? dataset = null;
+        int executed = 0, reused = 0;
+        System.IO.Directory.CreateDirectory(Directory);
+        for (int i = 0; i < cells.Count; i++)
+        {
+            RunSpec spec = cells[i];
+            string dir = Path.Combine(Directory, spec.FolderName());
+            if (IsFinished(dir))
+            {
+                reused++;
+                progress.WriteLine($"[{i + 1}/{cells.Count}] {spec.Label()}: finished earlier, not repeated ({dir})");
+                continue;
+            }
+
+            System.IO.Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Combine(dir, ConfigFile), JsonSerializer.Serialize(spec, Indented));
+            File.WriteAllText(Path.Combine(dir, "environment.json"), JsonSerializer.Serialize(RunEnvironment.Capture(), Indented));
+            dataset ??= LoadDataset(file.Dataset);
+            progress.WriteLine($"[{i + 1}/{cells.Count}] {spec.Label()}: running in {dir}");
+            var sw = Stopwatch.StartNew();
+            using (var log = new StreamWriter(Path.Combine(dir, "log.txt"), append: false) { AutoFlush = true })
+            {
+                log.WriteLine($"run {spec.Label()} ({spec.Hash()}) started {DateTimeOffset.UtcNow:O}");
+                JsonElement result = executor.Execute(dataset, spec, log);
+                log.WriteLine($"finished in {sw.Elapsed.TotalSeconds:F1} s");
+                var record = new Dictionary<string, object?>
+                {
+                    ["label"] = spec.Label(),
+                    ["hash"] = spec.Hash(),
+                    ["finished_at"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+                    ["result"] = result,
+                };
+
+                // Written whole, then moved into place: a results file is either complete or absent.
+                string tmp = Path.Combine(dir, ResultsFile + ".tmp");
+                File.WriteAllText(tmp, JsonSerializer.Serialize(record) + "\n");
+                File.Move(tmp, Path.Combine(dir, ResultsFile), overwrite: true);
+            }
+
+            executed++;
+        }
+
+        return new GridOutcome(cells.Count, executed, reused, Directory);
+    }
+
+    /// <summary>Loads the data set of a spec.</summary>
+    public static Dataset LoadDataset(DatasetSpec d)
+    {
+        var defaults = new SyntheticOptions();
+        var request = new DatasetRequest(d.Path, d.OnBadRow == "skip" ? BadRowPolicy.Skip : d.OnBadRow == "fail" ? BadRowPolicy.Fail
+            : throw new ArgumentException($"dataset.on_bad_row must be fail or skip, got '{d.OnBadRow}'"))
+        {
+            MappingFile = d.Mapping,
+            Synthetic = new SyntheticOptions { Users = d.Users ?? defaults.Users, MeanEvents = d.EventsPerUser ?? defaults.MeanEvents, Seed = d.WorldSeed ?? defaults.Seed },
+        };
+        return DatasetReaders.Load(d.Kind, request);
+    }
+}

@@ -1,0 +1,157 @@
+using System.Text.Json;
+using Liber.Cli.Experiments;
+using Liber.Core.Data;
+
+namespace Liber.Cli.Tests;
+
+public sealed class ExperimentTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("liber-exp-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Write(string name, string json)
+    {
+        string path = Path.Combine(_dir, name);
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    /// <summary>Counts the runs it is asked for and returns a made-up train report.</summary>
+    private sealed class CountingExecutor : IRunExecutor
+    {
+        public List<string> Ran { get; } = [];
+
+        public JsonElement Execute(Dataset dataset, RunSpec spec, TextWriter log)
+        {
+            Ran.Add(spec.Label());
+            double auc = 0.7 + (spec.Liber is null ? 0 : 0.02) + (spec.Seed * 0.001);
+            return JsonSerializer.SerializeToElement(new { test = new { auc, logloss = 0.5, gauc = auc - 0.05 }, best_epoch = 1, seconds = 1.0, train_samples_per_second = 100.0 });
+        }
+    }
+
+    private const string Grid = """
+        {
+          "name": "grid",
+          "dataset": { "kind": "synthetic", "users": 30, "events_per_user": 40 },
+          "training": { "epochs": 1 },
+          "grid": {
+            "backbones": ["din", "deepfm"],
+            "liber": [false, true],
+            "fusions": ["attention", "mean"],
+            "policies": [{ "policy": "count", "k": 10 }, { "policy": "gap", "gap_seconds": 600 }],
+            "seeds": [1, 2]
+          }
+        }
+        """;
+
+    [Fact]
+    public void Unknown_keys_and_bad_values_are_errors_naming_the_path()
+    {
+        var e = Assert.Throws<ArgumentException>(() => ExperimentFile.Load(Write("a.json", """{"name":"a","dataset":{"kind":"synthetic"},"grid":{"backbones":["din"],"sedes":[1]}}""")));
+        Assert.Contains("$.grid.sedes", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => ExperimentFile.Load(Write("b.json", """{"name":"b","dataset":{"kind":"synthetic"},"grid":{"modes":["three-call"]}}""")));
+        Assert.Contains("grid.modes", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => ExperimentFile.Load(Write("c.json", """{"name":"c","grid":{}}""")));
+        Assert.Contains("dataset", e.Message, StringComparison.Ordinal);
+        Assert.Equal(1, CliRunner.Run("run", "--config", Write("d.json", """{"name":"d","dataset":{"kind":"synthetic"},"grid":{},"extra":true}""")).Code);
+    }
+
+    [Fact]
+    public void The_grid_expands_to_distinct_runs_with_stable_content_hashes()
+    {
+        ExperimentFile file = ExperimentFile.Load(Write("grid.json", Grid));
+        var runner = new ExperimentRunner(file, Path.Combine(_dir, "runs"), new CountingExecutor(), TextWriter.Null);
+        IReadOnlyList<RunSpec> cells = runner.Cells();
+
+        // Per backbone: 2 seeds without LIBER (its axes do not multiply it) + 2 fusions x 2 policies x 1 mode x 2 seeds.
+        Assert.Equal(2 * (2 + 8), cells.Count);
+        Assert.Equal(cells.Count, cells.Select(c => c.Hash()).Distinct().Count());
+        Assert.Equal(cells.Select(c => c.Hash()), new ExperimentRunner(ExperimentFile.Load(Write("grid2.json", Grid)), "elsewhere", new CountingExecutor(), TextWriter.Null).Cells().Select(c => c.Hash()));
+        Assert.NotEqual(cells[0].Hash(), (cells[0] with { Seed = 99 }).Hash());
+        Assert.Contains(cells, c => c.Label() == "deepfm+liber-mean-gap600s-two-call-s2");
+    }
+
+    [Fact]
+    public void A_finished_run_is_not_repeated_and_an_interrupted_grid_resumes()
+    {
+        ExperimentFile file = ExperimentFile.Load(Write("grid.json", Grid));
+        string root = Path.Combine(_dir, "runs");
+        var first = new CountingExecutor();
+        GridOutcome o1 = new ExperimentRunner(file, root, first, TextWriter.Null).Run();
+        Assert.Equal((20, 20, 0), (o1.Runs, o1.Executed, o1.Reused));
+
+        // Interrupt: one run lost its results (as if killed before the atomic move), another left only its config.
+        string[] dirs = Directory.GetDirectories(o1.Directory).Order(StringComparer.Ordinal).ToArray();
+        File.Delete(Path.Combine(dirs[3], ExperimentRunner.ResultsFile));
+        File.Delete(Path.Combine(dirs[7], ExperimentRunner.ResultsFile));
+        var second = new CountingExecutor();
+        GridOutcome o2 = new ExperimentRunner(file, root, second, TextWriter.Null).Run();
+        Assert.Equal((20, 2, 18), (o2.Runs, o2.Executed, o2.Reused));
+        Assert.Equal(2, second.Ran.Count);
+
+        foreach (string d in dirs)
+        {
+            foreach (string f in new[] { "resolved-config.json", "environment.json", "results.jsonl", "log.txt" })
+            {
+                Assert.True(File.Exists(Path.Combine(d, f)), $"{d} lacks {f}");
+            }
+        }
+
+        JsonElement env = JsonDocument.Parse(File.ReadAllText(Path.Combine(dirs[0], "environment.json"))).RootElement;
+        Assert.True(env.GetProperty("cores").GetInt32() > 0);
+        Assert.False(string.IsNullOrEmpty(env.GetProperty("torchsharp").GetString()));
+    }
+
+    [Fact]
+    public void The_report_aggregates_seeds_and_computes_relaimpr()
+    {
+        ExperimentFile file = ExperimentFile.Load(Write("grid.json", Grid));
+        GridOutcome o = new ExperimentRunner(file, Path.Combine(_dir, "runs"), new CountingExecutor(), TextWriter.Null).Run();
+        var (code, output, error) = CliRunner.Run("report", o.Directory, "--out", Path.Combine(_dir, "rep"), "--no-cost-chart");
+        Assert.True(code == 0, error);
+
+        // din without LIBER: AUC 0.701 and 0.702 -> 0.7015 ± 0.0007; with LIBER 0.7215: RelaImpr = (0.2215 / 0.2015 - 1) x 100 = +9.93%.
+        Assert.Contains("| din | 2 | 0.7015 ± 0.0007 |", output, StringComparison.Ordinal);
+        Assert.Contains("+9.93%", output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_dir, "rep", "report.md")));
+        Assert.True(new FileInfo(Path.Combine(_dir, "rep", "auc-synthetic.png")).Length > 1000);
+        Assert.Equal(9.93, ExperimentReport.RelaImpr(0.7215, 0.7015), 2);
+    }
+
+    [Fact]
+    public void A_real_grid_trains_once_and_is_not_repeated()
+    {
+        string path = Write("real.json", """
+            { "name": "real", "dataset": { "kind": "synthetic", "users": 40, "events_per_user": 40 },
+              "training": { "epochs": 1, "batch_size": 128 },
+              "grid": { "backbones": ["deepfm"], "liber": [false], "seeds": [1] } }
+            """);
+        string root = Path.Combine(_dir, "runs");
+        var (code, output, error) = CliRunner.Run("run", "--config", path, "--out", root, "--json");
+        Assert.True(code == 0, error);
+        Assert.Equal(1, JsonDocument.Parse(output).RootElement.GetProperty("executed").GetInt32());
+        Assert.Equal(0, JsonDocument.Parse(CliRunner.Run("run", "--config", path, "--out", root, "--json").Out).RootElement.GetProperty("executed").GetInt32());
+        string results = Directory.GetFiles(Path.Combine(root, "real"), "results.jsonl", SearchOption.AllDirectories).Single();
+        JsonElement r = JsonDocument.Parse(File.ReadAllLines(results)[0]).RootElement.GetProperty("result");
+        Assert.InRange(r.GetProperty("test").GetProperty("auc").GetDouble(), 0, 1);
+    }
+
+    [Fact]
+    public void Cost_curves_count_liber_calls_per_closed_partition_against_the_naive_strategies()
+    {
+        Dataset ds = ExperimentRunner.LoadDataset(new DatasetSpec { Kind = "synthetic", Users = 30, EventsPerUser = 50 });
+        var streams = Liber.Core.Streams.UserStreams.Build(ds);
+        var options = new Liber.Core.Partitioning.PartitionOptions { Policy = "count", K = 10 };
+        var curves = CostCurves.Compute(ds, options, twoCall: true, points: 10);
+        int partitions = Enumerable.Range(0, streams.UserCount).Sum(u => streams.Length(u) / 10);
+        int usersWithOne = Enumerable.Range(0, streams.UserCount).Count(u => streams.Length(u) >= 10);
+
+        // Two-call: a summary per partition and a shift for every partition but a user's first.
+        Assert.Equal(2 * partitions - usersWithOne, curves[0].Calls[^1]);
+        Assert.Equal(streams.EventCount, curves[1].Calls[^1]);
+        Assert.Equal(streams.UserCount, curves[2].Calls[^1]);
+        Assert.All(curves, c => Assert.True(c.Calls.Zip(c.Calls.Skip(1)).All(p => p.First <= p.Second), "cumulative calls never fall"));
+        Assert.Equal(partitions, CostCurves.Compute(ds, options, twoCall: false, points: 10)[0].Calls[^1]);
+    }
+}
