@@ -46,10 +46,13 @@ public sealed class DemoAndBenchCommandTests : IDisposable
         var (code, output, error) = CliRunner.Run("bench", "partition", "--users", "40", "--events-per-user", "50", "--repeats", "1", "--batch-size", "100", "--json");
         Assert.True(code == 0, error);
         JsonElement j = JsonDocument.Parse(output).RootElement;
-        foreach (string key in new[] { "memory_events_per_second_best", "engine_bytes_per_user", "store_full_events_per_second", "store_normal_events_per_second" })
+        foreach (string key in new[] { "memory_events_per_second_best", "store_full_events_per_second", "store_normal_events_per_second" })
         {
             Assert.True(j.GetProperty(key).GetDouble() > 0, key);
         }
+
+        // A heap difference: other tests run in parallel in this process, so only its presence is checked here.
+        Assert.Equal(JsonValueKind.Number, j.GetProperty("engine_bytes_per_user").ValueKind);
 
         Assert.Equal(40, j.GetProperty("users").GetInt32());
     }

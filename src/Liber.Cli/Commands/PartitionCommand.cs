@@ -78,9 +78,10 @@ public static class PartitionCommand
         var lateEvents = new Option<string>("--late-events") { Description = "--store: an event older than its user's last one is rejected (reject) or inserted into the cache if the cache still spans its time (insert)", DefaultValueFactory = _ => "reject" };
         var durability = new Option<string>("--durability") { Description = "--store: full (fsync every commit) or normal (WAL, may lose the last commits on power loss)", DefaultValueFactory = _ => "full" };
         var progress = new Option<bool>("--progress") { Description = "--store: print a line to stderr after every committed batch" };
+        var inFlight = new Option<int>("--in-flight") { Description = "--store: batches in flight (the store commits those waiting together: group commit)", DefaultValueFactory = _ => 4 };
         lateEvents.AcceptOnlyFromAmong("reject", "insert");
         durability.AcceptOnlyFromAmong("full", "normal");
-        foreach (Option o in new Option[] { json, store, batchSize, lateEvents, durability, progress })
+        foreach (Option o in new Option[] { json, store, batchSize, lateEvents, durability, progress, inFlight })
         {
             cmd.Options.Add(o);
         }
@@ -103,14 +104,14 @@ public static class PartitionCommand
                 };
                 using SqlitePartitionStore s = SqlitePartitionStore.Open(storePath, policy, options.Caps, features, storeOptions);
                 bool verbose = r.GetValue(progress);
-                FeedProgress fed = StoreFeeder.Feed(streams, s, r.GetValue(batchSize), p =>
+                FeedProgress fed = StoreFeeder.FeedAsync(streams, s, r.GetValue(batchSize), r.GetValue(inFlight), p =>
                 {
                     if (verbose)
                     {
                         io.Error.WriteLine($"store: batch {p.Batches} committed: {p.Events} events offered, {p.Applied} applied, {p.Duplicates} duplicates, {p.Rejected} rejected, {p.Closed} partitions closed");
                         io.Error.Flush();
                     }
-                });
+                }).GetAwaiter().GetResult();
                 double seconds = sw.Elapsed.TotalSeconds;
                 summary = PartitionSummary.Of(streams, StoreFeeder.ToPartitionSet(s, streams.UserCount), seconds) with
                 {

@@ -70,6 +70,9 @@ public interface IPartitionStore : IDisposable
     /// <summary>Appends a batch of events in order. Duplicates are no-ops; late events follow the configured <see cref="LateEventRule"/>.</summary>
     AppendResult Append(IReadOnlyList<StoreEvent> events);
 
+    /// <summary>Appends a batch asynchronously; batches in flight together may share one commit (group commit). Completes when the batch is durable.</summary>
+    Task<AppendResult> AppendAsync(IReadOnlyList<StoreEvent> events, CancellationToken cancellationToken = default);
+
     /// <summary>The closed partitions of a user, oldest first (empty for an unknown user).</summary>
     IReadOnlyList<Partition> Partitions(int user);
 

@@ -52,6 +52,7 @@ public sealed class SqlitePartitionStore : IPartitionStore
     private const string SchemaVersion = "1";
     private const int EventBytes = 24;
     private const int LogRowsPerStatement = 256;
+    private const int MaxGroup = 32;
 
     private readonly object _gate = new();
     private readonly SqliteConnection _db;
@@ -66,6 +67,9 @@ public sealed class SqlitePartitionStore : IPartitionStore
     private readonly SqliteCommand _saveUser;
     private readonly SqliteCommand _insertPartition;
     private readonly SqliteCommand _countPartitions;
+    private readonly System.Threading.Channels.Channel<PendingBatch> _queue = System.Threading.Channels.Channel.CreateUnbounded<PendingBatch>(new() { SingleReader = true });
+    private Task? _writer;
+    private bool _disposed;
     private long _lastSeq;
     private long _sinceCheckpoint;
 
@@ -169,16 +173,85 @@ public sealed class SqlitePartitionStore : IPartitionStore
         ArgumentNullException.ThrowIfNull(events);
         lock (_gate)
         {
-            var rejected = new List<RejectedEvent>();
-            var closed = new List<Partition>();
-            var fresh = new Dictionary<long, int>();
-            var logRows = new List<(StoreEvent E, bool Late)>(events.Count);
-            var touched = new HashSet<int>();
-            int duplicates = 0;
-            using SqliteTransaction tx = _db.BeginTransaction();
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return ApplyGroup([events])[0];
+        }
+    }
+
+    /// <summary>
+    /// Appends a batch through the group committer: batches that arrive while a commit is being flushed are applied
+    /// together, in arrival order, in the next transaction (one fsync for all of them). The task completes when the
+    /// batch is durable, with the same outcome <see cref="Append"/> would give; a failed commit fails every batch of
+    /// its group and none of them is applied.
+    /// </summary>
+    public Task<AppendResult> AppendAsync(IReadOnlyList<StoreEvent> events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var pending = new PendingBatch(events, new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _writer ??= Task.Run(WriterLoop, CancellationToken.None);
+        }
+
+        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
+
+        return pending.Done.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task WriterLoop()
+    {
+        var group = new List<PendingBatch>();
+        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            group.Clear();
+            while (group.Count < MaxGroup && _queue.Reader.TryRead(out PendingBatch? p))
+            {
+                group.Add(p);
+            }
+
+            AppendResult[] results;
             try
             {
-                Enlist(tx);
+                lock (_gate)
+                {
+                    results = ApplyGroup([.. group.Select(g => g.Events)]);
+                }
+            }
+            catch (Exception e)
+            {
+                foreach (PendingBatch p in group)
+                {
+                    p.Done.TrySetException(e);
+                }
+
+                continue;
+            }
+
+            for (int i = 0; i < group.Count; i++)
+            {
+                group[i].Done.TrySetResult(results[i]);
+            }
+        }
+    }
+
+    /// <summary>Applies batches in order in one transaction; the caller holds the lock.</summary>
+    private AppendResult[] ApplyGroup(IReadOnlyList<IReadOnlyList<StoreEvent>> batches)
+    {
+        var results = new AppendResult[batches.Count];
+        var fresh = new Dictionary<long, int>();
+        var logRows = new List<(StoreEvent E, bool Late)>();
+        var touched = new HashSet<int>();
+        using SqliteTransaction tx = _db.BeginTransaction();
+        try
+        {
+            Enlist(tx);
+            for (int b = 0; b < batches.Count; b++)
+            {
+                IReadOnlyList<StoreEvent> events = batches[b];
+                var rejected = new List<RejectedEvent>();
+                var closed = new List<Partition>();
+                int duplicates = 0, applied = 0;
                 for (int i = 0; i < events.Count; i++)
                 {
                     StoreEvent e = events[i];
@@ -225,35 +298,38 @@ public sealed class SqlitePartitionStore : IPartitionStore
 
                     fresh[e.EventId] = e.User;
                     logRows.Add((e, late));
+                    applied++;
                 }
 
-                InsertLog(logRows);
-                tx.Commit();
-            }
-            catch
-            {
-                // Nothing of the batch is durable: the engines it touched go back to their durable state.
-                Enlist(null);
-                ReloadAfterFailure(touched);
-                throw;
+                results[b] = new AppendResult { Applied = applied, Duplicates = duplicates, Rejected = rejected, Closed = closed };
             }
 
-            Enlist(null);
-            foreach ((long id, int user) in fresh)
-            {
-                _applied[id] = user;
-            }
-
-            _lastSeq += logRows.Count;
-            _dirty.UnionWith(touched);
-            _sinceCheckpoint += logRows.Count;
-            if (_sinceCheckpoint >= _options.CheckpointEvents)
-            {
-                CheckpointLocked();
-            }
-
-            return new AppendResult { Applied = logRows.Count, Duplicates = duplicates, Rejected = rejected, Closed = closed };
+            InsertLog(logRows);
+            tx.Commit();
         }
+        catch
+        {
+            // Nothing of the group is durable: the engines it touched go back to their durable state.
+            Enlist(null);
+            ReloadAfterFailure(touched);
+            throw;
+        }
+
+        Enlist(null);
+        foreach ((long id, int user) in fresh)
+        {
+            _applied[id] = user;
+        }
+
+        _lastSeq += logRows.Count;
+        _dirty.UnionWith(touched);
+        _sinceCheckpoint += logRows.Count;
+        if (_sinceCheckpoint >= _options.CheckpointEvents)
+        {
+            CheckpointLocked();
+        }
+
+        return results;
     }
 
     /// <summary>Writes every changed user's engine state in one transaction, so that reopening replays nothing before this point.</summary>
@@ -415,18 +491,35 @@ public sealed class SqlitePartitionStore : IPartitionStore
     /// <summary>Closes the file without a checkpoint, as a crash would leave it (tests of recovery).</summary>
     internal void CloseWithoutCheckpoint()
     {
+        _queue.Writer.TryComplete();
+        _writer?.GetAwaiter().GetResult();
         lock (_gate)
         {
+            _disposed = true;
             DisposeCommands();
             _db.Dispose();
         }
     }
 
-    /// <summary>Checkpoints and closes the store.</summary>
+    /// <summary>Finishes the batches queued by <see cref="AppendAsync"/>, checkpoints and closes the store.</summary>
     public void Dispose()
     {
+        _queue.Writer.TryComplete();
+        Task? writer;
         lock (_gate)
         {
+            writer = _writer;
+        }
+
+        writer?.GetAwaiter().GetResult();
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
             try
             {
                 CheckpointLocked();
@@ -741,4 +834,6 @@ public sealed class SqlitePartitionStore : IPartitionStore
         a[8].Value = ids;
         _insertPartition.ExecuteNonQuery();
     }
+
+    private sealed record PendingBatch(IReadOnlyList<StoreEvent> Events, TaskCompletionSource<AppendResult> Done);
 }

@@ -52,6 +52,41 @@ public static class StoreFeeder
         return progress;
     }
 
+    /// <summary>
+    /// Feeds like <see cref="Feed"/> but keeps up to <paramref name="inFlight"/> batches in flight through
+    /// <see cref="IPartitionStore.AppendAsync"/>, so that the store can commit several in one transaction (group
+    /// commit). Batches are acknowledged (and <paramref name="onBatch"/> called) in order, each once it is durable.
+    /// </summary>
+    public static async Task<FeedProgress> FeedAsync(UserStreams streams, IPartitionStore store, int batchSize = 1000, int inFlight = 4, Action<FeedProgress>? onBatch = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(inFlight, 1);
+        int[] order = GlobalOrder(streams);
+        var window = new Queue<(int Count, Task<AppendResult> Task)>();
+        var progress = new FeedProgress(0, 0, 0, 0, 0, 0);
+        for (int from = 0; from < order.Length; from += batchSize)
+        {
+            int to = Math.Min(order.Length, from + batchSize);
+            var batch = new StoreEvent[to - from];
+            for (int k = from; k < to; k++)
+            {
+                int row = order[k];
+                batch[k - from] = new StoreEvent(streams.UserOfRow(row), streams.Positions[row], streams.Items[row], streams.Timestamps[row], streams.Ratings[row]);
+            }
+
+            window.Enqueue((batch.Length, store.AppendAsync(batch, cancellationToken)));
+            while (window.Count >= inFlight || (to == order.Length && window.Count > 0))
+            {
+                (int count, Task<AppendResult> task) = window.Dequeue();
+                AppendResult r = await task.ConfigureAwait(false);
+                progress = new FeedProgress(progress.Batches + 1, progress.Events + count, progress.Applied + r.Applied, progress.Duplicates + r.Duplicates, progress.Rejected + r.Rejected.Count, progress.Closed + r.Closed.Count);
+                onBatch?.Invoke(progress);
+            }
+        }
+
+        return progress;
+    }
+
     /// <summary>The stream rows in global time order: by timestamp, then by row (which keeps each user's order).</summary>
     public static int[] GlobalOrder(UserStreams streams)
     {

@@ -182,4 +182,42 @@ public sealed class SqlitePartitionStoreTests : IDisposable
         Assert.Equal(Keys(full.AllPartitions()), Keys(normal.AllPartitions()));
         Assert.Equal(full.Totals(), normal.Totals());
     }
+
+    [Fact]
+    public async Task Group_commit_in_flight_batches_gives_the_batch_partitions_and_acknowledges_in_order()
+    {
+        var (streams, features) = Fixture(StreamFixtures.Random(21, users: 10, maxEvents: 80, timeSpread: 100000));
+        var policy = new CountPolicy(4);
+        PartitionSet batch = PartitionSet.Build(streams, policy, Caps, features);
+        string file = _dir.File("group.db");
+        var acks = new List<long>();
+        using (var store = SqlitePartitionStore.Open(file, policy, Caps, features))
+        {
+            FeedProgress p = await StoreFeeder.FeedAsync(streams, store, batchSize: 7, inFlight: 8, onBatch: x => acks.Add(x.Events));
+            Assert.Equal(streams.EventCount, p.Applied);
+            Assert.Equal(Keys(batch.All), Keys(store.AllPartitions()));
+
+            // Every acknowledged batch is durable when acknowledged, in feed order.
+            Assert.Equal(acks.Order(), acks);
+            Assert.Equal(streams.EventCount, acks[^1]);
+
+            // Concurrent producers: the same events again from several tasks are all duplicates.
+            int[] order = StoreFeeder.GlobalOrder(streams);
+            var tasks = order.Chunk(13).Select(rows => store.AppendAsync([.. rows.Select(row => new StoreEvent(streams.UserOfRow(row), streams.Positions[row], streams.Items[row], streams.Timestamps[row], streams.Ratings[row]))])).ToArray();
+            AppendResult[] again = await Task.WhenAll(tasks);
+            Assert.Equal(streams.EventCount, again.Sum(r => r.Duplicates));
+            Assert.Equal(0, again.Sum(r => r.Applied));
+        }
+
+        // Queued batches were drained before the store closed.
+        using var reopened = SqlitePartitionStore.Open(file, policy, Caps, features);
+        Assert.Equal(Keys(batch.All), Keys(reopened.AllPartitions()));
+        Assert.Empty(reopened.Verify());
+        Assert.Throws<ObjectDisposedException>(() =>
+        {
+            var s = SqlitePartitionStore.Open(_dir.File("closed.db"), policy, Caps, features);
+            s.Dispose();
+            s.Append([]);
+        });
+    }
 }
