@@ -84,6 +84,15 @@ public sealed class MiniLmTests(MiniLmFixture fixture)
     }
 
     [Fact]
+    public async Task A_word_longer_than_fifty_characters_is_not_dropped()
+    {
+        string longWord = string.Concat(Enumerable.Repeat("spaceship", 8));
+        var with = await fixture.Encoder.Generator.GenerateAsync(["likes " + longWord]);
+        var without = await fixture.Encoder.Generator.GenerateAsync(["likes"]);
+        Assert.True(Fakes.Dot(with[0].Vector.Span, without[0].Vector.Span) < 0.99);
+    }
+
+    [Fact]
     public async Task Newlines_do_not_change_the_vector()
     {
         var a = await fixture.Encoder.Generator.GenerateAsync(["likes jazz\nand blues"]);
