@@ -26,6 +26,7 @@ internal enum Pooling
 internal sealed class OnnxSentenceEncoder : ISentenceEncoder, IDisposable
 {
     private readonly InferenceSession session;
+    private readonly SessionOptions sessionOptions;
     private readonly TokenizerBase tokenizer;
     private readonly Pooling pooling;
     private readonly string[] outputs;
@@ -39,12 +40,10 @@ internal sealed class OnnxSentenceEncoder : ISentenceEncoder, IDisposable
             ?? throw new InvalidOperationException($"{packageType.Assembly.GetName().Name}: no embedded model.onnx");
         session = new InferenceSession(model, options);
         outputs = [session.OutputMetadata.Keys.First()];
-        Options = options;
+        sessionOptions = options;
     }
 
     public int Dimension { get; }
-
-    private SessionOptions Options { get; }
 
     public float[][] Encode(string[] sentences, CancellationToken cancellationToken = default)
     {
@@ -120,7 +119,7 @@ internal sealed class OnnxSentenceEncoder : ISentenceEncoder, IDisposable
     public void Dispose()
     {
         session.Dispose();
-        Options.Dispose();
+        sessionOptions.Dispose();
     }
 
     // Like the package (and sentence-transformers): divide by the token count, then by max(norm, 1e-12).
