@@ -48,7 +48,7 @@ public static class BenchEncodeCommand
             await io.Output.WriteLineAsync($"encoder: {result.Encoder} (loaded in {result.LoadSeconds} s); {result.Texts} texts of {result.WordsPerText} words = {result.TokensPerText} tokens, {result.ChunksPerText} chunks each").ConfigureAwait(false);
             foreach (var b in result.Batches)
             {
-                await io.Output.WriteLineAsync($"batch {b.BatchSize,3}: {b.TextsPerSecond,8:N1} texts/s ({b.Seconds} s)").ConfigureAwait(false);
+                await io.Output.WriteLineAsync($"batch {b.BatchSize,3}: {b.TextsPerSecond,8:N1} texts/s ({b.Seconds} s); {b.TextsPerCpuSecond:N1} texts per CPU-second").ConfigureAwait(false);
             }
 
             await io.Output.WriteLineAsync($"whole texts (cut at 512 tokens), batch 32: package Encode {result.LibraryTextsPerSecond:N1} texts/s, Liber's path {result.OwnPathTextsPerSecond:N1} texts/s").ConfigureAwait(false);
