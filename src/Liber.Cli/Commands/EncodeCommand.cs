@@ -144,7 +144,7 @@ public static class EncodeCommand
         try
         {
             using var knowledge = KnowledgeEncoder.Create(options, q.Cache, new KnowledgeEncoderOptions { BatchSize = q.BatchSize, EmptyTexts = q.Empty });
-            var result = await knowledge.EncodeAsync(input, progress: null, ct).ConfigureAwait(false);
+            var result = await knowledge.EncodeAsync(input, q.Json ? null : new ThrottledProgress(io.Error), ct).ConfigureAwait(false);
             if (q.Out is not null)
             {
                 using var file = File.Create(q.Out);
@@ -174,6 +174,22 @@ public static class EncodeCommand
 
     private static Uri ParseEndpoint(string value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) ? uri : throw new ArgumentException($"--endpoint '{value}' is not an absolute URL such as http://127.0.0.1:8080/v1");
+
+    /// <summary>Writes "resolved n/N" to stderr at most every 5 seconds (and at the end), for long runs.</summary>
+    private sealed class ThrottledProgress(TextWriter error) : IProgress<EncodeProgress>
+    {
+        private readonly System.Diagnostics.Stopwatch clock = System.Diagnostics.Stopwatch.StartNew();
+        private TimeSpan last = TimeSpan.Zero;
+
+        public void Report(EncodeProgress value)
+        {
+            if (value.Done == value.Total || clock.Elapsed - last >= TimeSpan.FromSeconds(5))
+            {
+                last = clock.Elapsed;
+                error.WriteLine($"encode: {value.Done:N0}/{value.Total:N0} distinct texts resolved ({value.Encoded:N0} encoded) after {clock.Elapsed.TotalSeconds:F0} s");
+            }
+        }
+    }
 
     private sealed record Request(string Texts, string Encoder, string? Endpoint, string? Model, int? Dimensions, int Retries, string? Cache, string? Out, int BatchSize, int Threads, int? Window, EmptyTextPolicy Empty, bool Json);
 }

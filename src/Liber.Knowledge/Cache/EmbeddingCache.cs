@@ -57,8 +57,7 @@ public sealed class EmbeddingCache : IDisposable
     {
         ArgumentNullException.ThrowIfNull(text);
         int max = Encoding.UTF8.GetMaxByteCount(text.Length);
-        byte[]? rented = null;
-        Span<byte> bytes = max <= 4096 ? stackalloc byte[max] : (rented = new byte[max]);
+        Span<byte> bytes = max <= 4096 ? stackalloc byte[max] : new byte[max];
         int n = Encoding.UTF8.GetBytes(text, bytes);
         return SHA256.HashData(bytes[..n]);
     }

@@ -35,7 +35,14 @@ public sealed class WordPieceTokenizer : IEncoderTokenizer
     public int CountTokens(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return tokenizer.Tokenize(int.MaxValue, TextChunker.NormalizeWhitespace(text))[0].Length;
+        return tokenizer.Tokenize(int.MaxValue, Prepare(text))[0].Length;
+    }
+
+    /// <summary>The text as the local encoder feeds it to this tokenizer (see <see cref="TextChunker.PrepareForWordPiece"/>).</summary>
+    public static string Prepare(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return TextChunker.PrepareForWordPiece(text, TokenizerBase.MaxWordLength);
     }
 }
 

