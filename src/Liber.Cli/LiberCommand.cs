@@ -25,6 +25,7 @@ public static class LiberCommand
         root.Subcommands.Add(PartitionCommand.Create(io));
         root.Subcommands.Add(DemoCommand.Create(io));
         root.Subcommands.Add(BenchCommand.Create(io));
+        root.Subcommands.Add(LearnCommand.Create(io));
         ParseResult parsed = root.Parse(args);
         try
         {
