@@ -18,7 +18,7 @@ namespace Liber.Interests.Benchmarks;
 public sealed record StubRequest(int Number, JsonElement Body, string System, string User, DateTime ReceivedUtc)
 {
     /// <summary>Whether the request asked for a JSON response format.</summary>
-    public bool WantsJson => Body.TryGetProperty("response_format", out JsonElement f) && f.ValueKind == JsonValueKind.Object;
+    public bool WantsJson => Body.ValueKind == JsonValueKind.Object && Body.TryGetProperty("response_format", out JsonElement f) && f.ValueKind == JsonValueKind.Object;
 
     /// <summary>Whether the prompt is a one-call prompt for a user's first partition (shift must be null).</summary>
     public bool IsFirstPartition => User.Contains("\"shift\" must be null", StringComparison.Ordinal);
