@@ -86,6 +86,13 @@ public sealed class LearnCommandTests : IDisposable
         Assert.Equal(stub.RequestCount, first.GetProperty("llm_calls").GetInt64());
         Assert.True(first.GetProperty("prompt_tokens").GetInt64() > 0);
 
+        // A budget that stops the run leaves partitions skipped: exit code 3, resumable.
+        var (code3, output3, _) = CliRunner.Run(["learn", "--users", "6", "--events-per-user", "80", "--backend", "openai", "--endpoint", stub.Endpoint.ToString(), "--model", "other", "--max-calls", "5", "--json"]);
+        Assert.Equal(3, code3);
+        JsonElement stopped = JsonDocument.Parse(output3).RootElement;
+        Assert.Equal(5, stopped.GetProperty("llm_calls").GetInt64());
+        Assert.True(stopped.GetProperty("budget_exhausted").GetBoolean());
+
         var (code2, output2, error2) = CliRunner.Run(args);
         Assert.True(code2 == 0, error2);
         JsonElement second = JsonDocument.Parse(output2).RootElement;

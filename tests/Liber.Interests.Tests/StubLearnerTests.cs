@@ -219,6 +219,23 @@ public sealed class StubLearnerTests : IDisposable
     }
 
     [Fact]
+    public async Task The_token_budget_stops_the_run_once_spent()
+    {
+        await using var stub = new OpenAiStubServer();
+        PartitionSet set = Set(3);
+        LearnResult full = await Run(stub, set, Options() with { MaxInFlight = 1 });
+        long total = full.Report.PromptTokens + full.Report.CompletionTokens;
+        int before = stub.RequestCount;
+        LearnResult capped = await Run(stub, set, Options() with { MaxInFlight = 1, MaxTokens = total / 3 });
+        Assert.True(capped.Report.BudgetExhausted);
+        long spent = capped.Report.PromptTokens + capped.Report.CompletionTokens;
+        // The budget is checked before each call: the run stops after the first call that crosses it.
+        Assert.InRange(spent, total / 3, total / 3 + full.Texts.All.Max(r => r.PromptTokens + r.CompletionTokens));
+        Assert.True(stub.RequestCount - before < full.Report.LlmCalls);
+        Assert.Equal("budget exhausted", capped.Texts.All.First(r => r.Status == InterestStatus.Skipped).Reason);
+    }
+
+    [Fact]
     public async Task A_dead_server_opens_the_circuit_and_non_retriable_errors_fail_at_once()
     {
         await using var dead = new OpenAiStubServer(_ => new StubReply { Status = 500 });
