@@ -118,7 +118,7 @@ public sealed class LearnCommandTests : IDisposable
     {
         var (partitions, users, _) = Shape(20, 100);
         int expected = 2 * partitions - users;
-        await using var stub = new OpenAiStubServer(_ => new StubReply { Delay = TimeSpan.FromMilliseconds(25) });
+        await using var stub = new OpenAiStubServer(_ => new StubReply { Delay = TimeSpan.FromMilliseconds(50) });
         string cache = Path.Combine(_dir, "resume.db");
         string[] args = ["learn", "--users", "20", "--events-per-user", "100", "--backend", "openai", "--endpoint", stub.Endpoint.ToString(), "--model", "stub", "--cache", cache, "--max-in-flight", "4", "--json"];
 

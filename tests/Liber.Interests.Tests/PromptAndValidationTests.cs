@@ -156,6 +156,33 @@ public sealed class PromptAndValidationTests
     }
 
     [Fact]
+    public async Task Texts_round_trip_through_json_lines_and_a_foreign_file_is_refused()
+    {
+        var set = W.FirstUsers(3);
+        LearnResult result = await new InterestLearner(W.Streams, InterestBackend.Template(), new LearnOptions()).RunAsync(set);
+        string dir = Directory.CreateTempSubdirectory("liber-texts-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "texts.jsonl");
+            InterestTextsFile.Write(path, result.Texts);
+            InterestTexts back = InterestTextsFile.Read(path, set);
+            Assert.Equal(result.Texts.All, back.All);
+
+            var other = PartitionSet.Build(W.Streams, PartitionPolicies.Create(new PartitionOptions { K = 10 }), new PartitionCaps(), W.Features);
+            var e = Assert.Throws<DataFormatException>(() => InterestTextsFile.Read(path, other));
+            Assert.Contains("another data set or policy", e.Message, StringComparison.Ordinal);
+            Assert.True(e.Line >= 1);
+
+            File.WriteAllLines(path, File.ReadAllLines(path).Take(2).Append("{not json"));
+            Assert.Equal(3, Assert.Throws<DataFormatException>(() => InterestTextsFile.Read(path, set)).Line);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void The_estimate_counts_calls_exactly_and_incremental_prompts_are_cheaper()
     {
         var renderer = new PromptRenderer(W.Streams, PromptTemplates.Load("movies"));

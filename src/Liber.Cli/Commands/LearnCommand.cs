@@ -118,7 +118,7 @@ public static class LearnCommand
 
             if (r.GetValue(output) is string outPath)
             {
-                WriteRecords(outPath, set, result.Texts);
+                InterestTextsFile.Write(outPath, result.Texts);
             }
 
             Print(io, r.GetValue(json), result.Report, estimate, options);
@@ -217,34 +217,6 @@ public static class LearnCommand
         }
 
         io.Output.WriteLine($"estimate (cl100k_base, context window {e.ContextWindow:N0}): LIBER {e.LiberCalls:N0} calls / {e.LiberPromptTokens:N0} prompt tokens; re-summarise at every event {e.NaivePerEventCalls:N0} / {e.NaivePerEventPromptTokens:N0}; one summary per user {e.PerUserCalls:N0} / {e.PerUserPromptTokens:N0}");
-    }
-
-    private static readonly JsonSerializerOptions Lines = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
-    private static void WriteRecords(string path, PartitionSet set, InterestTexts texts)
-    {
-        using var writer = new StreamWriter(path);
-        for (int i = 0; i < set.Count; i++)
-        {
-            Partition p = set.All[i];
-            InterestRecord rec = texts.All[i];
-            writer.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
-            {
-                ["user"] = rec.User,
-                ["number"] = rec.Number,
-                ["start"] = p.Start,
-                ["end"] = p.End,
-                ["status"] = rec.Status.ToString().ToLowerInvariant(),
-                ["reason"] = rec.Reason,
-                ["backend"] = rec.Backend,
-                ["model"] = rec.Model,
-                ["template_version"] = rec.TemplateVersion,
-                ["summary"] = rec.Summary,
-                ["shift"] = rec.Shift,
-                ["prompt_tokens"] = rec.PromptTokens,
-                ["completion_tokens"] = rec.CompletionTokens,
-            }, Lines));
-        }
     }
 
     /// <summary>Reports on the caller's thread (Progress&lt;T&gt; would post to the thread pool and may print after the summary).</summary>

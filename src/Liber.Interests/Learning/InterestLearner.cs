@@ -38,7 +38,7 @@ public sealed class InterestLearner
         _options = options;
         _cache = cache;
         _tokens = tokens ?? new Cl100kTokenCounter();
-        _renderer = new PromptRenderer(streams, PromptTemplates.Load(options.Domain));
+        _renderer = new PromptRenderer(streams, PromptTemplates.Load(options.Domain), options.Limits);
     }
 
     /// <summary>The prompt renderer in use.</summary>

@@ -79,6 +79,9 @@ public sealed record LearnOptions
     /// <summary>Prompt domain: movies, music or generic.</summary>
     public string Domain { get; init; } = "movies";
 
+    /// <summary>Length caps and word limits of the prompts (part of the prompt text, hence of the cache key).</summary>
+    public Prompts.PromptLimits Limits { get; init; } = new();
+
     /// <summary>Requests in flight at most (one per user at a time: the cascade is sequential within a user).</summary>
     public int MaxInFlight { get; init; } = 16;
 
