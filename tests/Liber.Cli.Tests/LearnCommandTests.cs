@@ -100,6 +100,35 @@ public sealed class LearnCommandTests : IDisposable
         Assert.Equal(2 * partitions - users, second.GetProperty("cache_hits").GetInt64());
     }
 
+    [RealDataFact]
+    public void Template_learn_on_movielens_100k_writes_every_partition_and_names_its_top_genre()
+    {
+        string path = Path.Combine(CliRunner.SharedDatasets()!, "ml-100k");
+        int expected = File.ReadLines(Path.Combine(path, "u.data")).GroupBy(l => l.Split('\t')[0]).Sum(g => g.Count() / 20);
+        string records = Path.Combine(_dir, "ml100k.jsonl");
+        var (code, output, error) = CliRunner.Run("learn", "--dataset", "movielens-100k", "--path", path, "--json", "--out", records);
+        Assert.True(code == 0, error);
+        JsonElement j = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(expected, j.GetProperty("done").GetInt32());
+        Assert.Equal(expected, File.ReadLines(records).Count());
+        // User 0's first partition (their 20 earliest ratings, ties in file order): the template's
+        // leading genre is one that most of those movies carry, counted here from the raw files.
+        string[] genreNames = File.ReadLines(Path.Combine(path, "u.genre")).Where(l => l.Contains('|', StringComparison.Ordinal)).Select(l => l.Split('|')[0]).ToArray();
+        var genres = File.ReadLines(Path.Combine(path, "u.item"), System.Text.Encoding.Latin1).Select(l => l.Split('|'))
+            .ToDictionary(f => f[0], f => f[5..].Select((flag, g) => (flag, g)).Where(x => x.flag == "1").Select(x => genreNames[x.g]).ToArray());
+        var rows = File.ReadLines(Path.Combine(path, "u.data")).Select((l, i) => (Fields: l.Split('\t'), Position: i)).ToList();
+        // Dense user 0 is the smallest numeric external id (the builder orders numeric ids).
+        string user = rows.Select(r => r.Fields[0]).MinBy(u => int.Parse(u, CultureInfo.InvariantCulture))!;
+        var counts = rows.Where(r => r.Fields[0] == user).OrderBy(r => long.Parse(r.Fields[3], CultureInfo.InvariantCulture)).ThenBy(r => r.Position).Take(20)
+            .SelectMany(r => genres[r.Fields[1]]).GroupBy(g => g).ToDictionary(g => g.Key, g => g.Count());
+        string first = File.ReadLines(records).First();
+        Assert.Contains("\"user\":0,\"number\":0", first, StringComparison.Ordinal);
+        var m = System.Text.RegularExpressions.Regex.Match(first, "Dominant genres: ([A-Za-z'-]+) ([0-9]+)%");
+        Assert.True(m.Success, first);
+        Assert.Equal(counts.Values.Max(), counts.GetValueOrDefault(m.Groups[1].Value));
+        Assert.Equal((int)Math.Round(counts.Values.Max() * 100 / 20.0), int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
+    }
+
     [Fact]
     public void Missing_backend_settings_are_user_errors()
     {

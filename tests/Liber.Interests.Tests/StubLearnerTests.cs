@@ -181,12 +181,13 @@ public sealed class StubLearnerTests : IDisposable
         PartitionSet set = Set(1);
         using var cache = new ResponseCache(Path.Combine(_dir, "invalid.db"));
         var resilience = ResilienceOptions.Fast with { MaxRetries = 2 };
-        LearnResult result = await Run(stub, set, Options(LearnMode.TwoCall, resilience), cache);
+        LearnResult result = await Run(stub, set, Options(LearnMode.TwoCall, resilience) with { MaxInvalidAnswers = 2 }, cache);
 
         Assert.Equal(InterestStatus.Done, result.Texts[0, 0].Status);
         Assert.Equal(InterestStatus.Failed, result.Texts[0, 1].Status);
         Assert.Equal("invalid answer: empty", result.Texts[0, 1].Reason);
-        Assert.Equal(3, result.Texts[0, 1].LlmCalls);
+        // Retries 2 would allow 3 attempts; the invalid-answer cap (2) stops earlier.
+        Assert.Equal(2, result.Texts[0, 1].LlmCalls);
         Assert.Null(result.Texts.Summary(0, 1));
         Assert.All(result.Texts.All.Skip(2), r => Assert.Equal(InterestStatus.Skipped, r.Status));
         Assert.Equal(1, cache.Count);

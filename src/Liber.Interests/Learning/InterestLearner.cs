@@ -166,7 +166,7 @@ public sealed class InterestLearner
                     if (!budget)
                     {
                         Interlocked.Increment(ref _failed);
-                        if (Resilience.IsRetriable(e, _ct) || e is InvalidAnswerException)
+                        if (e is InvalidAnswerException || Resilience.IsRetriable(e, _ct))
                         {
                             // The final attempt's fault (earlier ones were counted as retries).
                             _attemptErrors.AddOrUpdate(reason, 1, (_, n) => n + 1);
@@ -201,6 +201,7 @@ public sealed class InterestLearner
                 Seed = s.Seed,
                 ResponseFormat = json && s.JsonResponseFormat ? ChatResponseFormat.Json : null,
             };
+            int invalid = 0;
             CachedAnswer answer = await _pipeline.ExecuteAsync(async ct =>
             {
                 TakeBudget();
@@ -212,7 +213,14 @@ public sealed class InterestLearner
                 Interlocked.Add(ref _completionTokens, completionTokens);
                 acc.Prompt += promptTokens;
                 acc.Completion += completionTokens;
-                return new CachedAnswer(validate(response.Text ?? string.Empty), promptTokens, completionTokens);
+                try
+                {
+                    return new CachedAnswer(validate(response.Text ?? string.Empty), promptTokens, completionTokens);
+                }
+                catch (InvalidAnswerException e) when (++invalid >= _l._options.MaxInvalidAnswers)
+                {
+                    throw new InvalidAnswerException(e.Reason) { Retriable = false };
+                }
             }, _ct).ConfigureAwait(false);
             _l._cache?.Put(key, answer, _l._backend.Name, _l._backend.Model, _version);
             return answer.Text;

@@ -97,6 +97,9 @@ public sealed record LearnOptions
     /// <summary>Run budget: prompt plus completion tokens at most; null for none.</summary>
     public long? MaxTokens { get; init; }
 
+    /// <summary>Invalid answers accepted per request before it is recorded failed (at temperature 0 a model tends to repeat itself).</summary>
+    public int MaxInvalidAnswers { get; init; } = 3;
+
     /// <summary>Characters an answer text may have at most (longer answers are invalid).</summary>
     public int MaxAnswerChars { get; init; } = 6000;
 
