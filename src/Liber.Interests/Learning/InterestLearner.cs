@@ -54,7 +54,7 @@ public sealed class InterestLearner
         if (_backend.Chat is null)
         {
             var writer = new TemplateInterestWriter(_streams, _options.Domain);
-            Parallel.ForEach(users, new ParallelOptions { CancellationToken = cancellationToken }, u => run.WriteTemplate(writer, u));
+            Parallel.ForEach(users, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, u => run.WriteTemplate(writer, u));
         }
         else
         {
