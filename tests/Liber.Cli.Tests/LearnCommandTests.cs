@@ -130,6 +130,22 @@ public sealed class LearnCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task The_api_key_is_sent_to_the_server_and_never_printed()
+    {
+        await using var stub = new OpenAiStubServer();
+        string keyFile = Path.Combine(_dir, "key.txt");
+        File.WriteAllText(keyFile, "\n  sk-test-secret-4711  \n");
+        var (code, output, error) = CliRunner.Run("learn", "--users", "2", "--events-per-user", "40", "--backend", "openai", "--endpoint", stub.Endpoint.ToString(), "--model", "stub", "--api-key-file", keyFile, "--json");
+        Assert.True(code == 0, error);
+        Assert.True(stub.RequestCount > 0);
+        Assert.All(stub.Requests, r => Assert.Equal("Bearer sk-test-secret-4711", r.Authorization));
+        Assert.DoesNotContain("sk-test-secret", output + error, StringComparison.Ordinal);
+        var (code2, _, error2) = CliRunner.Run("learn", "--users", "2", "--backend", "openai", "--endpoint", stub.Endpoint.ToString(), "--model", "stub", "--api-key-file", Path.Combine(_dir, "nokey.txt"));
+        Assert.Equal(1, code2);
+        Assert.Contains("nokey.txt", error2, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Missing_backend_settings_are_user_errors()
     {
         var (code, _, error) = CliRunner.Run("learn", "--users", "3", "--backend", "openai");

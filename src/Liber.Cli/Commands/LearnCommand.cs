@@ -28,7 +28,7 @@ public static class LearnCommand
         po.AddTo(cmd);
         var backend = new Option<string>("--backend") { Description = "template (offline default: deterministic statistics writer, no LLM), openai (any OpenAI-compatible server) or llama (local GGUF via LLamaSharp)", DefaultValueFactory = _ => "template" };
         backend.AcceptOnlyFromAmong("template", "openai", "llama");
-        var endpoint = new Option<string?>("--endpoint") { Description = "openai: base URL, e.g. http://127.0.0.1:8000/v1 (API key from LIBER_LLM_API_KEY, else OPENAI_API_KEY, else --api-key-file, else none)" };
+        var endpoint = new Option<string?>("--endpoint") { Description = "openai: base URL, e.g. http://127.0.0.1:8000/v1 (API key from --api-key-file, else LIBER_LLM_API_KEY, else OPENAI_API_KEY, else none)" };
         var model = new Option<string?>("--model") { Description = "openai: model name" };
         var keyFile = new Option<string?>("--api-key-file") { Description = "openai: file holding the API key (first line)" };
         var gguf = new Option<string?>("--gguf") { Description = "llama: GGUF model file" };
@@ -90,7 +90,8 @@ public static class LearnCommand
                 {
                     Endpoint = new Uri(r.GetValue(endpoint) ?? throw new ArgumentException("--backend openai needs --endpoint URL and --model NAME"), UriKind.Absolute),
                     Model = r.GetValue(model) ?? throw new ArgumentException("--backend openai needs --model NAME"),
-                    ApiKey = OpenAiBackend.ApiKeyFromEnvironment() ?? (r.GetValue(keyFile) is string f ? OpenAiBackend.ApiKeyFromFile(f) : null),
+                    // An explicit key file beats the environment; the key goes to the client only and is never printed.
+                    ApiKey = r.GetValue(keyFile) is string f ? OpenAiBackend.ApiKeyFromFile(f) : OpenAiBackend.ApiKeyFromEnvironment(),
                     NetworkTimeout = options.Resilience.RequestTimeout + TimeSpan.FromSeconds(30),
                 }),
                 "llama" => LlamaChatClient.Load(new LlamaSettings { ModelPath = r.GetValue(gguf) ?? throw new ArgumentException("--backend llama needs --gguf FILE"), Threads = r.GetValue(threads) }),

@@ -17,6 +17,9 @@ namespace Liber.Interests.Benchmarks;
 /// <param name="ReceivedUtc">Arrival time.</param>
 public sealed record StubRequest(int Number, JsonElement Body, string System, string User, DateTime ReceivedUtc)
 {
+    /// <summary>The Authorization header, if any.</summary>
+    public string? Authorization { get; init; }
+
     /// <summary>Whether the request asked for a JSON response format.</summary>
     public bool WantsJson => Body.ValueKind == JsonValueKind.Object && Body.TryGetProperty("response_format", out JsonElement f) && f.ValueKind == JsonValueKind.Object;
 
@@ -193,7 +196,7 @@ public sealed class OpenAiStubServer : IAsyncDisposable
                 }
             }
 
-            var request = new StubRequest(Interlocked.Increment(ref _count), body, system, user, DateTime.UtcNow);
+            var request = new StubRequest(Interlocked.Increment(ref _count), body, system, user, DateTime.UtcNow) { Authorization = ctx.Request.Headers["Authorization"] };
             _requests.Enqueue(request);
             StubReply reply = Plan(request);
             if (reply.Delay > TimeSpan.Zero)
