@@ -29,6 +29,7 @@ public static class LiberCommand
         root.Subcommands.Add(RunCommand.Create(io));
         root.Subcommands.Add(ReportCommand.Create(io));
         root.Subcommands.Add(EncodeCommand.Create(io));
+        root.Subcommands.Add(LearnCommand.Create(io));
         ParseResult parsed = root.Parse(args);
         try
         {

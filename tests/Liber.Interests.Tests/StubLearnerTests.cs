@@ -121,16 +121,18 @@ public sealed class StubLearnerTests : IDisposable
     public async Task Under_a_mix_of_faults_every_partition_is_answered_exactly_once(LearnMode mode)
     {
         // Faults by arrival number: a retry arrives with a new number, so every request eventually succeeds.
+        // Fault slots are never adjacent, so a request retried alone at the end of the run meets at most
+        // every other fault (a block of consecutive faults would exhaust any retry count).
         await using var stub = new OpenAiStubServer(r => (r.Number % 29) switch
         {
-            1 or 8 => new StubReply { Status = 500 },
-            2 => new StubReply { Status = 503 },
-            3 => new StubReply { Status = 429, RetryAfterSeconds = 0 },
-            4 => new StubReply { Truncate = true },
-            5 => new StubReply { RawBody = "{\"choices\": [ {\"message\": " },
-            6 => new StubReply { Delay = TimeSpan.FromSeconds(3) },
-            7 => new StubReply { Content = mode == LearnMode.OneCall ? "{\"summary\": 3}" : "   " },
-            9 => new StubReply { Delay = TimeSpan.FromMilliseconds(40) },
+            1 or 22 => new StubReply { Status = 500 },
+            4 => new StubReply { Status = 503 },
+            7 => new StubReply { Status = 429, RetryAfterSeconds = 0 },
+            10 => new StubReply { Truncate = true },
+            13 => new StubReply { RawBody = "{\"choices\": [ {\"message\": " },
+            16 => new StubReply { Delay = TimeSpan.FromSeconds(3) },
+            19 => new StubReply { Content = mode == LearnMode.OneCall ? "{\"summary\": 3}" : "   " },
+            25 => new StubReply { Delay = TimeSpan.FromMilliseconds(40) },
             _ => StubReply.Ok,
         });
         PartitionSet set = Set(5);
@@ -138,7 +140,7 @@ public sealed class StubLearnerTests : IDisposable
         var resilience = ResilienceOptions.Fast with { RequestTimeout = TimeSpan.FromMilliseconds(400), MaxRetries = 8, BreakerMinimumThroughput = 1000 };
         LearnResult result = await Run(stub, set, Options(mode, resilience), cache);
 
-        Assert.Equal(set.Count, result.Report.Done);
+        Assert.True(set.Count == result.Report.Done, string.Join("; ", result.Report.FailuresByReason) + " | " + string.Join("; ", result.Report.AttemptErrors) + " | " + string.Join("; ", result.Texts.All.Where(r => r.Status == InterestStatus.Failed).Select(r => $"{r.User}/{r.Number} calls {r.LlmCalls}")));
         Assert.Equal(0, result.Report.Failures);
         Assert.Equal(ExpectedCalls(set, mode), cache.Count);
         // An attempt on a connection that the truncated answer broke may fail before it reaches the server.
@@ -179,12 +181,13 @@ public sealed class StubLearnerTests : IDisposable
         PartitionSet set = Set(1);
         using var cache = new ResponseCache(Path.Combine(_dir, "invalid.db"));
         var resilience = ResilienceOptions.Fast with { MaxRetries = 2 };
-        LearnResult result = await Run(stub, set, Options(LearnMode.TwoCall, resilience), cache);
+        LearnResult result = await Run(stub, set, Options(LearnMode.TwoCall, resilience) with { MaxInvalidAnswers = 2 }, cache);
 
         Assert.Equal(InterestStatus.Done, result.Texts[0, 0].Status);
         Assert.Equal(InterestStatus.Failed, result.Texts[0, 1].Status);
         Assert.Equal("invalid answer: empty", result.Texts[0, 1].Reason);
-        Assert.Equal(3, result.Texts[0, 1].LlmCalls);
+        // Retries 2 would allow 3 attempts; the invalid-answer cap (2) stops earlier.
+        Assert.Equal(2, result.Texts[0, 1].LlmCalls);
         Assert.Null(result.Texts.Summary(0, 1));
         Assert.All(result.Texts.All.Skip(2), r => Assert.Equal(InterestStatus.Skipped, r.Status));
         Assert.Equal(1, cache.Count);
@@ -214,6 +217,23 @@ public sealed class StubLearnerTests : IDisposable
         LearnResult rest = await Run(stub, set, Options(), cache);
         Assert.Equal(set.Count, rest.Report.Done);
         Assert.Equal(ExpectedCalls(set, LearnMode.TwoCall), stub.RequestCount);
+    }
+
+    [Fact]
+    public async Task The_token_budget_stops_the_run_once_spent()
+    {
+        await using var stub = new OpenAiStubServer();
+        PartitionSet set = Set(3);
+        LearnResult full = await Run(stub, set, Options() with { MaxInFlight = 1 });
+        long total = full.Report.PromptTokens + full.Report.CompletionTokens;
+        int before = stub.RequestCount;
+        LearnResult capped = await Run(stub, set, Options() with { MaxInFlight = 1, MaxTokens = total / 3 });
+        Assert.True(capped.Report.BudgetExhausted);
+        long spent = capped.Report.PromptTokens + capped.Report.CompletionTokens;
+        // The budget is checked before each call: the run stops after the first call that crosses it.
+        Assert.InRange(spent, total / 3, total / 3 + full.Texts.All.Max(r => r.PromptTokens + r.CompletionTokens));
+        Assert.True(stub.RequestCount - before < full.Report.LlmCalls);
+        Assert.Equal("budget exhausted", capped.Texts.All.First(r => r.Status == InterestStatus.Skipped).Reason);
     }
 
     [Fact]

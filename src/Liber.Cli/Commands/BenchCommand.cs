@@ -57,7 +57,48 @@ public static class BenchCommand
         bench.Subcommands.Add(data);
         bench.Subcommands.Add(PartitionBench.Create(io));
         bench.Subcommands.Add(BenchEncodeCommand.Create(io));
+        bench.Subcommands.Add(Llm(io));
         return bench;
+    }
+
+    /// <summary><c>liber bench llm</c>: UIL runner overhead against an instant local stub, and the template backend end to end.</summary>
+    private static Command Llm(CommandIo io)
+    {
+        var llm = new Command("llm", "UIL: runner calls/s against an instant local OpenAI-compatible stub (two-call, SQLite cache), and the template backend end to end over a data set");
+        var users = new Option<int>("--users") { Description = "synthetic users for the runner benchmark", DefaultValueFactory = _ => 400 };
+        var inFlight = new Option<int>("--max-in-flight") { Description = "requests in flight", DefaultValueFactory = _ => 64 };
+        var ds = new Option<string>("--dataset") { Description = "data set kind for the template benchmark", DefaultValueFactory = _ => "movielens-latest" };
+        var path = new Option<string?>("--path") { Description = "data set folder for the template benchmark (omitted: skipped)" };
+        var json = new Option<bool>("--json") { Description = "print one JSON object" };
+        foreach (Option o in new Option[] { users, inFlight, ds, path, json })
+        {
+            llm.Options.Add(o);
+        }
+
+        llm.SetAction(async (r, ct) =>
+        {
+            var runner = await Liber.Interests.Benchmarks.RunnerBenchmark.RunAsync(r.GetValue(users), maxInFlight: r.GetValue(inFlight), cancellationToken: ct).ConfigureAwait(false);
+            var inProcess = await Liber.Interests.Benchmarks.RunnerBenchmark.RunAsync(r.GetValue(users), maxInFlight: r.GetValue(inFlight), http: false, cancellationToken: ct).ConfigureAwait(false);
+            var template = r.GetValue(path) is string folder
+                ? await Liber.Interests.Benchmarks.RunnerBenchmark.TemplateAsync(r.GetValue(ds) ?? "movielens-latest", folder, ct).ConfigureAwait(false)
+                : null;
+            if (r.GetValue(json))
+            {
+                io.Output.WriteLine(JsonSerializer.Serialize(new { machine = Machine(), runner, runner_in_process = inProcess, template }, DataCommand.Json));
+                return LiberCommand.Ok;
+            }
+
+            io.Output.WriteLine($"machine: {Machine()}");
+            io.Output.WriteLine($"runner: {runner.Calls:N0} calls for {runner.Partitions:N0} partitions in {runner.Seconds} s with {runner.MaxInFlight} in flight: {runner.CallsPerSecond:N0} calls/s");
+            io.Output.WriteLine($"runner alone (in-process instant client, no HTTP): {inProcess.Calls:N0} calls in {inProcess.Seconds} s: {inProcess.CallsPerSecond:N0} calls/s");
+            if (template is not null)
+            {
+                io.Output.WriteLine($"template: {template.Dataset}: {template.Partitions:N0} partitions of {template.Events:N0} events; load {template.LoadSeconds} s, partition {template.PartitionSeconds} s, learn {template.LearnSeconds} s, total {template.TotalSeconds} s");
+            }
+
+            return LiberCommand.Ok;
+        });
+        return llm;
     }
 
     /// <summary>A one-line description of this machine.</summary>

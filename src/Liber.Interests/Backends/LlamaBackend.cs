@@ -4,6 +4,7 @@ using LLama;
 using LLama.Abstractions;
 using LLama.Common;
 using LLama.Exceptions;
+using LLama.Native;
 using LLama.Transformers;
 using Microsoft.Extensions.AI;
 
@@ -47,6 +48,12 @@ public sealed class LlamaChatClient : IChatClient
     /// <summary>Whether the model carries a chat template (otherwise prompts are plain completions).</summary>
     public bool HasChatTemplate { get; }
 
+    /// <summary>
+    /// Where llama.cpp's errors go (its debug and info chatter is dropped so that progress and results stay
+    /// readable). Default: standard error. Set before the first <see cref="Load"/>.
+    /// </summary>
+    public static Action<string> NativeErrors { get; set; } = message => Console.Error.Write(message);
+
     /// <summary>Loads a GGUF model.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="ArgumentException">The file is not a loadable GGUF model.</exception>
@@ -67,6 +74,13 @@ public sealed class LlamaChatClient : IChatClient
             }
         }
 
+        NativeLogConfig.llama_log_set((level, message) =>
+        {
+            if (level == LLamaLogLevel.Error)
+            {
+                NativeErrors(message);
+            }
+        });
         var parameters = new ModelParams(settings.ModelPath)
         {
             ContextSize = settings.ContextSize == 0 ? null : settings.ContextSize,

@@ -17,8 +17,11 @@ namespace Liber.Interests.Benchmarks;
 /// <param name="ReceivedUtc">Arrival time.</param>
 public sealed record StubRequest(int Number, JsonElement Body, string System, string User, DateTime ReceivedUtc)
 {
+    /// <summary>The Authorization header, if any.</summary>
+    public string? Authorization { get; init; }
+
     /// <summary>Whether the request asked for a JSON response format.</summary>
-    public bool WantsJson => Body.TryGetProperty("response_format", out JsonElement f) && f.ValueKind == JsonValueKind.Object;
+    public bool WantsJson => Body.ValueKind == JsonValueKind.Object && Body.TryGetProperty("response_format", out JsonElement f) && f.ValueKind == JsonValueKind.Object;
 
     /// <summary>Whether the prompt is a one-call prompt for a user's first partition (shift must be null).</summary>
     public bool IsFirstPartition => User.Contains("\"shift\" must be null", StringComparison.Ordinal);
@@ -193,7 +196,7 @@ public sealed class OpenAiStubServer : IAsyncDisposable
                 }
             }
 
-            var request = new StubRequest(Interlocked.Increment(ref _count), body, system, user, DateTime.UtcNow);
+            var request = new StubRequest(Interlocked.Increment(ref _count), body, system, user, DateTime.UtcNow) { Authorization = ctx.Request.Headers["Authorization"] };
             _requests.Enqueue(request);
             StubReply reply = Plan(request);
             if (reply.Delay > TimeSpan.Zero)

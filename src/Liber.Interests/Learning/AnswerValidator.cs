@@ -24,6 +24,9 @@ public sealed class InvalidAnswerException : Exception
 
     /// <summary>Short reason (e.g. empty, too long, not JSON, schema).</summary>
     public string Reason { get; }
+
+    /// <summary>False once the partition has had its share of invalid answers: no further retry.</summary>
+    public bool Retriable { get; init; } = true;
 }
 
 /// <summary>Validates model answers: non-empty, length-capped text; one-call answers against a JSON schema.</summary>

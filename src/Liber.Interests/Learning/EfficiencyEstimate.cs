@@ -82,7 +82,7 @@ public sealed record EfficiencyEstimate
             }
 
             perUserTokens += ovSummary + Math.Min(prefix, budget);
-            ReadOnlySpan<Partition> ps = partitions.Of(u);
+            ReadOnlySpan<Partition> ps = u < partitions.UserCount ? partitions.Of(u) : [];
             for (int k = 0; k < ps.Length; k++)
             {
                 long lines = 0;

@@ -38,7 +38,7 @@ public sealed class InterestLearner
         _options = options;
         _cache = cache;
         _tokens = tokens ?? new Cl100kTokenCounter();
-        _renderer = new PromptRenderer(streams, PromptTemplates.Load(options.Domain));
+        _renderer = new PromptRenderer(streams, PromptTemplates.Load(options.Domain), options.Limits);
     }
 
     /// <summary>The prompt renderer in use.</summary>
@@ -54,7 +54,7 @@ public sealed class InterestLearner
         if (_backend.Chat is null)
         {
             var writer = new TemplateInterestWriter(_streams, _options.Domain);
-            Parallel.ForEach(users, new ParallelOptions { CancellationToken = cancellationToken }, u => run.WriteTemplate(writer, u));
+            Parallel.ForEach(users, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, u => run.WriteTemplate(writer, u));
         }
         else
         {
@@ -166,7 +166,7 @@ public sealed class InterestLearner
                     if (!budget)
                     {
                         Interlocked.Increment(ref _failed);
-                        if (Resilience.IsRetriable(e, _ct) || e is InvalidAnswerException)
+                        if (e is InvalidAnswerException || Resilience.IsRetriable(e, _ct))
                         {
                             // The final attempt's fault (earlier ones were counted as retries).
                             _attemptErrors.AddOrUpdate(reason, 1, (_, n) => n + 1);
@@ -201,6 +201,7 @@ public sealed class InterestLearner
                 Seed = s.Seed,
                 ResponseFormat = json && s.JsonResponseFormat ? ChatResponseFormat.Json : null,
             };
+            int invalid = 0;
             CachedAnswer answer = await _pipeline.ExecuteAsync(async ct =>
             {
                 TakeBudget();
@@ -212,7 +213,14 @@ public sealed class InterestLearner
                 Interlocked.Add(ref _completionTokens, completionTokens);
                 acc.Prompt += promptTokens;
                 acc.Completion += completionTokens;
-                return new CachedAnswer(validate(response.Text ?? string.Empty), promptTokens, completionTokens);
+                try
+                {
+                    return new CachedAnswer(validate(response.Text ?? string.Empty), promptTokens, completionTokens);
+                }
+                catch (InvalidAnswerException e) when (++invalid >= _l._options.MaxInvalidAnswers)
+                {
+                    throw new InvalidAnswerException(e.Reason) { Retriable = false };
+                }
             }, _ct).ConfigureAwait(false);
             _l._cache?.Put(key, answer, _l._backend.Name, _l._backend.Model, _version);
             return answer.Text;

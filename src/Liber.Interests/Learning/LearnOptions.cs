@@ -79,6 +79,9 @@ public sealed record LearnOptions
     /// <summary>Prompt domain: movies, music or generic.</summary>
     public string Domain { get; init; } = "movies";
 
+    /// <summary>Length caps and word limits of the prompts (part of the prompt text, hence of the cache key).</summary>
+    public Prompts.PromptLimits Limits { get; init; } = new();
+
     /// <summary>Requests in flight at most (one per user at a time: the cascade is sequential within a user).</summary>
     public int MaxInFlight { get; init; } = 16;
 
@@ -93,6 +96,9 @@ public sealed record LearnOptions
 
     /// <summary>Run budget: prompt plus completion tokens at most; null for none.</summary>
     public long? MaxTokens { get; init; }
+
+    /// <summary>Invalid answers accepted per request before it is recorded failed (at temperature 0 a model tends to repeat itself).</summary>
+    public int MaxInvalidAnswers { get; init; } = 3;
 
     /// <summary>Characters an answer text may have at most (longer answers are invalid).</summary>
     public int MaxAnswerChars { get; init; } = 6000;

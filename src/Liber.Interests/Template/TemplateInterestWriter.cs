@@ -73,9 +73,11 @@ public sealed class TemplateInterestWriter
             sb.Append(CultureInfo.InvariantCulture, $"Eras: {string.Join(", ", s.Decades.Take(2).Select(d => $"{d.Name} {Pct(d.Fraction)}"))}. ");
         }
 
-        if (s.Tags.Count > 0)
+        // A tag on a single item says little about the period: only tags seen at least twice are named.
+        var tags = s.Tags.Where(t => t.Fraction * s.Count >= 1.5).Take(3).ToList();
+        if (tags.Count > 0)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"Frequent tags: {string.Join(", ", s.Tags.Take(3).Select(t => $"{PromptText.Clean(t.Name, 40)} {Pct(t.Fraction)}"))}. ");
+            sb.Append(CultureInfo.InvariantCulture, $"Frequent tags: {string.Join(", ", tags.Select(t => $"{PromptText.Clean(t.Name, 40)} {Pct(t.Fraction)}"))}. ");
         }
 
         sb.Append(CultureInfo.InvariantCulture, $"Ratings: mean {s.MeanRating:0.0} of {_scaleMax}, {Pct(s.LikedShare)} liked. ");
