@@ -26,31 +26,13 @@ public static class LearnCommand
         ds.AddTo(cmd);
         var po = new PartitionCommand.PolicyOptions();
         po.AddTo(cmd);
-        var backend = new Option<string>("--backend") { Description = "template (offline default: deterministic statistics writer, no LLM), openai (any OpenAI-compatible server) or llama (local GGUF via LLamaSharp)", DefaultValueFactory = _ => "template" };
-        backend.AcceptOnlyFromAmong("template", "openai", "llama");
-        var endpoint = new Option<string?>("--endpoint") { Description = "openai: base URL, e.g. http://127.0.0.1:8000/v1 (API key from --api-key-file, else LIBER_LLM_API_KEY, else OPENAI_API_KEY, else none)" };
-        var model = new Option<string?>("--model") { Description = "openai: model name" };
-        var keyFile = new Option<string?>("--api-key-file") { Description = "openai: file holding the API key (first line)" };
-        var gguf = new Option<string?>("--gguf") { Description = "llama: GGUF model file" };
-        var threads = new Option<int>("--threads") { Description = "llama: CPU threads", DefaultValueFactory = _ => 1 };
-        var mode = new Option<string>("--mode") { Description = "two-call (default, as the paper: summary then shift) or one-call (one JSON answer with both, half the calls)", DefaultValueFactory = _ => "two-call" };
-        mode.AcceptOnlyFromAmong("two-call", "one-call");
-        var domain = new Option<string?>("--domain") { Description = "prompt domain: movies, music or generic (default: from the data set kind)" };
-        var cache = new Option<string?>("--cache") { Description = "SQLite answer cache; a rerun makes no call for work already done, and resumes a killed run" };
-        var inFlight = new Option<int>("--max-in-flight") { Description = "requests in flight at most", DefaultValueFactory = _ => 16 };
-        var maxCalls = new Option<long?>("--max-calls") { Description = "run budget: LLM calls at most (the run stops cleanly)" };
-        var maxTokens = new Option<long?>("--max-tokens") { Description = "run budget: prompt + completion tokens at most" };
-        var temperature = new Option<float>("--temperature") { Description = "sampling temperature", DefaultValueFactory = _ => 0f };
-        var maxOutput = new Option<int>("--max-output-tokens") { Description = "maximum tokens per answer", DefaultValueFactory = _ => 400 };
-        var seed = new Option<long?>("--llm-seed") { Description = "sampling seed sent to the server", DefaultValueFactory = _ => 42 };
-        var noJson = new Option<bool>("--no-json-format") { Description = "one-call: do not ask the server for a JSON response format (answers are still validated)" };
-        var timeout = new Option<double>("--request-timeout") { Description = "seconds per attempt", DefaultValueFactory = _ => 120 };
-        var retries = new Option<int>("--retries") { Description = "retries per request (timeouts, 429, 5xx, invalid answers)", DefaultValueFactory = _ => 6 };
+        var llm = new LlmOptions("--threads");
+        llm.AddTo(cmd);
         var window = new Option<int>("--context-window") { Description = "context window (tokens) assumed by the efficiency estimate for the naive strategies", DefaultValueFactory = _ => 8192 };
         var dryRun = new Option<bool>("--dry-run") { Description = "print only the efficiency estimate (calls and prompt tokens of LIBER vs naive strategies); call nothing" };
         var output = new Option<string?>("--out") { Description = "write every partition's record (status, texts, tokens) as JSON lines to this file" };
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
-        foreach (Option o in new Option[] { backend, endpoint, model, keyFile, gguf, threads, mode, domain, cache, inFlight, maxCalls, maxTokens, temperature, maxOutput, seed, noJson, timeout, retries, window, dryRun, output, json })
+        foreach (Option o in new Option[] { window, dryRun, output, json })
         {
             cmd.Options.Add(o);
         }
@@ -63,19 +45,8 @@ public static class LearnCommand
             var streams = UserStreams.Build(dataset);
             var counter = new Cl100kTokenCounter();
             var set = PartitionSet.Build(streams, policy, popts.Caps, ItemFeatures.Build(dataset, counter));
-            string dom = r.GetValue(domain) ?? PromptTemplates.DomainFor(dataset.Kind);
-            string kind = r.GetValue(backend) ?? "template";
-            var options = new LearnOptions
-            {
-                Mode = r.GetValue(mode) == "one-call" ? LearnMode.OneCall : LearnMode.TwoCall,
-                Domain = dom,
-                MaxInFlight = kind == "llama" ? 1 : r.GetValue(inFlight),
-                MaxCalls = r.GetValue(maxCalls),
-                MaxTokens = r.GetValue(maxTokens),
-                Sampling = new SamplingOptions { Temperature = r.GetValue(temperature), MaxOutputTokens = r.GetValue(maxOutput), Seed = r.GetValue(seed), JsonResponseFormat = !r.GetValue(noJson) },
-                Resilience = new ResilienceOptions { RequestTimeout = TimeSpan.FromSeconds(r.GetValue(timeout)), MaxRetries = r.GetValue(retries) },
-            };
-            options.Validate();
+            LearnOptions options = llm.ReadLearnOptions(r, dataset.Kind);
+            string dom = options.Domain;
             var estimate = EfficiencyEstimate.Compute(streams, set, new PromptRenderer(streams, PromptTemplates.Load(dom)), counter, options.Mode,
                 r.GetValue(window), maxOutputTokens: options.Sampling.MaxOutputTokens);
             if (r.GetValue(dryRun))
@@ -84,26 +55,9 @@ public static class LearnCommand
                 return LiberCommand.Ok;
             }
 
-            using IChatClient? client = kind switch
-            {
-                "openai" => OpenAiBackend.Create(new OpenAiSettings
-                {
-                    Endpoint = new Uri(r.GetValue(endpoint) ?? throw new ArgumentException("--backend openai needs --endpoint URL and --model NAME"), UriKind.Absolute),
-                    Model = r.GetValue(model) ?? throw new ArgumentException("--backend openai needs --model NAME"),
-                    // An explicit key file beats the environment; the key goes to the client only and is never printed.
-                    ApiKey = r.GetValue(keyFile) is string f ? OpenAiBackend.ApiKeyFromFile(f) : OpenAiBackend.ApiKeyFromEnvironment(),
-                    NetworkTimeout = options.Resilience.RequestTimeout + TimeSpan.FromSeconds(30),
-                }),
-                "llama" => LlamaChatClient.Load(new LlamaSettings { ModelPath = r.GetValue(gguf) ?? throw new ArgumentException("--backend llama needs --gguf FILE"), Threads = r.GetValue(threads) }),
-                _ => null,
-            };
-            InterestBackend be = client switch
-            {
-                null => InterestBackend.Template(),
-                LlamaChatClient l => InterestBackend.ForChat("llama", l.ModelName, l),
-                _ => InterestBackend.ForChat("openai", r.GetValue(model)!, client),
-            };
-            string? cachePath = r.GetValue(cache);
+            using LlmBackend backend = llm.CreateBackend(r);
+            InterestBackend be = backend.Backend;
+            string? cachePath = r.GetValue(llm.Cache);
             using ResponseCache? store = cachePath is null ? null : new ResponseCache(cachePath);
             var learner = new InterestLearner(streams, be, options, store, counter);
             LearnResult result;
