@@ -73,16 +73,17 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
     private Tensor WeightsOf(LiberInput input, Tensor keys, Tensor target)
     {
         Tensor mask = input.Mask.to_type(ScalarType.Float32);                  // [B, P]
+        using Scalar zero = 0, one = 1, scale = _scale, minus = -1e9f;         // held until the calls return (see FeatureEmbeddings)
         switch (_variant)
         {
             case "mean":
-                return mask / mask.sum(1, keepdim: true).clamp_min(1);
+                return mask / mask.sum(1, keepdim: true).clamp_min(one);
             case "last":
-                return input.Ranks.eq(0).to_type(ScalarType.Float32) * mask;
+                return input.Ranks.eq(zero).to_type(ScalarType.Float32) * mask;
             default:
                 Tensor q = _query.call(target).unsqueeze(-1);                   // [B, Tw] -> [B, H, 1]
-                Tensor scores = keys.bmm(q).squeeze(-1) * _scale;               // [B, P]
-                scores = scores.masked_fill(input.Mask.logical_not(), -1e9f);
+                Tensor scores = keys.bmm(q).squeeze(-1).mul(scale);            // [B, P]
+                scores = scores.masked_fill(input.Mask.logical_not(), minus);
                 // All-masked rows softmax to uniform; multiplying by the mask turns them into zeros.
                 return scores.softmax(1) * mask;
         }
