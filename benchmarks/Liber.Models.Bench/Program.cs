@@ -22,9 +22,16 @@ if (mode == "throughput")
     int batches = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 200;
     SampleSet samples = SampleSet.Build(UserStreams.Build(dataset));
     Console.WriteLine($"samples: {samples.Count:N0} (train {samples.TrainCount:N0})");
-    foreach (string backbone in new[] { "din", "deepfm", "din-long", "sim" })
+    string[] only = args.Length > 5 ? args[5].Split(',') : ["din", "deepfm", "din-long", "sim", "din+liber"];
+    string[] backbones = ["din", "deepfm", "din-long", "sim"];
+    foreach (string backbone in backbones.Where(only.Contains))
     {
         Console.WriteLine(JsonSerializer.Serialize(TrainingBenchmark.Measure(samples, backbone, threads, batches: batches), json));
+    }
+
+    if (!only.Contains("din+liber"))
+    {
+        return;
     }
 
     var sw = Stopwatch.StartNew();

@@ -69,6 +69,19 @@ public sealed class FusionTests
     }
 
     [Fact]
+    public void A_batch_without_any_visible_partition_fuses_to_zeros_and_backpropagates()
+    {
+        TorchRuntime.Configure(1, 8);
+        using var scope = NewDisposeScope();
+        using var uif = new Uif(new FusionOptions { InputSize = 6, MaxPartitions = 4 }, 10);
+        Tensor target = randn(3, 10, requires_grad: true);
+        Tensor fused = uif.call(Input([0, 0, 0], 4, 6), target);
+        Assert.Equal(0f, fused.abs().sum().item<float>());
+        fused.sum().backward();
+        Assert.True(target.grad!.isfinite().all().item<bool>());
+    }
+
+    [Fact]
     public void Attention_depends_on_the_target_and_mean_does_not()
     {
         TorchRuntime.Configure(1, 5);
