@@ -117,23 +117,18 @@ public sealed class FusionTests
     [Fact]
     public void Per_user_vectors_give_one_slot_per_user_masked_where_absent()
     {
-        SampleSetCheck();
-
-        static void SampleSetCheck()
+        int users = Fixture.Samples.Streams.UserCount;
+        var present = Enumerable.Range(0, users).Select(u => u % 2 == 0).ToArray();
+        using var vectors = PartitionVectors.PerUser(users, new float[users * 3].Select((_, i) => (float)i).ToArray(), 3, present);
+        using var scope = NewDisposeScope();
+        int[] ordinals = Enumerable.Range(0, 40).ToArray();
+        LiberInput input = new Collator(Fixture.Samples, Fixture.Tables, liber: vectors).Build(ordinals).Liber!;
+        Assert.Equal(new long[] { 40, 1, 3 }, input.Summaries.shape);
+        for (int s = 0; s < 40; s++)
         {
-            int users = Fixture.Samples.Streams.UserCount;
-            var present = Enumerable.Range(0, users).Select(u => u % 2 == 0).ToArray();
-            using var vectors = PartitionVectors.PerUser(users, new float[users * 3].Select((_, i) => (float)i).ToArray(), 3, present);
-            using var scope = NewDisposeScope();
-            int[] ordinals = Enumerable.Range(0, 40).ToArray();
-            LiberInput input = new Collator(Fixture.Samples, Fixture.Tables, liber: vectors).Build(ordinals).Liber!;
-            Assert.Equal(new long[] { 40, 1, 3 }, input.Summaries.shape);
-            for (int s = 0; s < 40; s++)
-            {
-                int user = Fixture.Samples.Users[s];
-                Assert.Equal(user % 2 == 0, input.Mask[s, 0].item<bool>());
-                Assert.Equal(user % 2 == 0 ? user * 3 : 0f, input.Summaries[s, 0, 0].item<float>());
-            }
+            int user = Fixture.Samples.Users[s];
+            Assert.Equal(user % 2 == 0, input.Mask[s, 0].item<bool>());
+            Assert.Equal(user % 2 == 0 ? user * 3 : 0f, input.Summaries[s, 0, 0].item<float>());
         }
     }
 }
