@@ -108,6 +108,32 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
         return _fusion.Weights(batch.Liber, b.Target).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// UIF's weight of each visible partition of one sample (oldest first, the most recent last), for reports;
+    /// empty when the sample sees no partition, null without fusion.
+    /// </summary>
+    public float[]? FusionWeights(Collator collator, int ordinal)
+    {
+        ArgumentNullException.ThrowIfNull(collator);
+        using var scope = NewDisposeScope();
+        CtrBatch batch = collator.Build([ordinal]);
+        bool training = this.training;
+        eval();
+        Tensor? weights = FusionWeights(batch);
+        if (training)
+        {
+            train();
+        }
+
+        if (weights is null)
+        {
+            return null;
+        }
+
+        int visible = (int)batch.Liber!.Mask.sum().item<long>();
+        return weights[0, ..visible].data<float>().ToArray();
+    }
+
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {

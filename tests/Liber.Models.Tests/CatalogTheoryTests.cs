@@ -37,6 +37,8 @@ public sealed class CatalogTheoryTests
         return (model, Collator.For(model, Fixture.Samples, Fixture.Tables, vectors), vectors);
     }
 
+    private static int Some => Fixture.Samples.Count - 3;
+
     private static int[] Ordinals(int count) => Enumerable.Range(0, count).Select(i => i * 7 % Fixture.Samples.TrainCount).ToArray();
 
     [Theory]
@@ -53,6 +55,17 @@ public sealed class CatalogTheoryTests
         Assert.True(logits.isfinite().all().item<bool>());
         Assert.Equal(liber, batch.Liber is not null);
         Assert.Equal(backbone is "din-long" or "sim", batch.LongHistory is not null);
+        if (liber)
+        {
+            float[] w = model.FusionWeights(collator, Some)!;
+            Assert.Equal(Math.Min(Fixture.Tables.Map.MaxPartitions, Fixture.Partitions.VisibleCount(Fixture.Samples[Some].User, Fixture.Samples[Some].Index)), w.Length);
+            Assert.Equal(w.Length == 0 ? 0f : 1f, w.Sum(), 4);
+        }
+        else
+        {
+            Assert.Null(model.FusionWeights(collator, Some));
+        }
+
         var names = model.named_parameters().Select(p => p.name).ToList();
         Assert.Contains(names, n => n.StartsWith("_backbone.", StringComparison.Ordinal));
         Assert.Equal(liber, names.Any(n => n.StartsWith("_fusion.", StringComparison.Ordinal)));

@@ -69,6 +69,19 @@ public sealed class FusionTests
     }
 
     [Fact]
+    public void A_batch_without_any_visible_partition_fuses_to_zeros_and_backpropagates()
+    {
+        TorchRuntime.Configure(1, 8);
+        using var scope = NewDisposeScope();
+        using var uif = new Uif(new FusionOptions { InputSize = 6, MaxPartitions = 4 }, 10);
+        Tensor target = randn(3, 10, requires_grad: true);
+        Tensor fused = uif.call(Input([0, 0, 0], 4, 6), target);
+        Assert.Equal(0f, fused.abs().sum().item<float>());
+        fused.sum().backward();
+        Assert.True(target.grad!.isfinite().all().item<bool>());
+    }
+
+    [Fact]
     public void Attention_depends_on_the_target_and_mean_does_not()
     {
         TorchRuntime.Configure(1, 5);
@@ -104,23 +117,18 @@ public sealed class FusionTests
     [Fact]
     public void Per_user_vectors_give_one_slot_per_user_masked_where_absent()
     {
-        SampleSetCheck();
-
-        static void SampleSetCheck()
+        int users = Fixture.Samples.Streams.UserCount;
+        var present = Enumerable.Range(0, users).Select(u => u % 2 == 0).ToArray();
+        using var vectors = PartitionVectors.PerUser(users, new float[users * 3].Select((_, i) => (float)i).ToArray(), 3, present);
+        using var scope = NewDisposeScope();
+        int[] ordinals = Enumerable.Range(0, 40).ToArray();
+        LiberInput input = new Collator(Fixture.Samples, Fixture.Tables, liber: vectors).Build(ordinals).Liber!;
+        Assert.Equal(new long[] { 40, 1, 3 }, input.Summaries.shape);
+        for (int s = 0; s < 40; s++)
         {
-            int users = Fixture.Samples.Streams.UserCount;
-            var present = Enumerable.Range(0, users).Select(u => u % 2 == 0).ToArray();
-            using var vectors = PartitionVectors.PerUser(users, new float[users * 3].Select((_, i) => (float)i).ToArray(), 3, present);
-            using var scope = NewDisposeScope();
-            int[] ordinals = Enumerable.Range(0, 40).ToArray();
-            LiberInput input = new Collator(Fixture.Samples, Fixture.Tables, liber: vectors).Build(ordinals).Liber!;
-            Assert.Equal(new long[] { 40, 1, 3 }, input.Summaries.shape);
-            for (int s = 0; s < 40; s++)
-            {
-                int user = Fixture.Samples.Users[s];
-                Assert.Equal(user % 2 == 0, input.Mask[s, 0].item<bool>());
-                Assert.Equal(user % 2 == 0 ? user * 3 : 0f, input.Summaries[s, 0, 0].item<float>());
-            }
+            int user = Fixture.Samples.Users[s];
+            Assert.Equal(user % 2 == 0, input.Mask[s, 0].item<bool>());
+            Assert.Equal(user % 2 == 0 ? user * 3 : 0f, input.Summaries[s, 0, 0].item<float>());
         }
     }
 }

@@ -18,10 +18,11 @@ namespace Liber.Cli.Commands;
 public static class TrainCommand
 {
     /// <summary>
-    /// The LIBER hook: builds the vector source of a parse (e.g. from --policy, --k, --backend), or null when
-    /// LIBER is not wired in this build. Set once at start-up by the integration.
+    /// The LIBER hook: builds the vector source of a run from the parse (for options the integration adds, e.g.
+    /// --backend), the partition options already parsed (--policy, --k, ...) and the fusion variant; null while LIBER
+    /// is not wired into this build. Set once at start-up by the integration.
     /// </summary>
-    public static Func<ParseResult, IPartitionVectorSource>? VectorSource { get; set; }
+    public static Func<LiberRequest, IPartitionVectorSource>? VectorSource { get; set; }
 
     /// <summary>Creates the <c>train</c> command.</summary>
     public static Command Create(CommandIo io)
@@ -29,6 +30,8 @@ public static class TrainCommand
         var cmd = new Command("train", "train and evaluate a CTR backbone (AdamW, early stopping on validation AUC, test read once)");
         var ds = new DatasetOptions();
         ds.AddTo(cmd);
+        var po = new PartitionCommand.PolicyOptions();
+        po.AddTo(cmd);
         var backbone = new Option<string>("--backbone", "-b") { Description = "backbone: " + string.Join(", ", BackboneCatalog.All.Select(b => $"{b.Name} ({b.Description})")), Required = true };
         backbone.AcceptOnlyFromAmong([.. BackboneCatalog.Names]);
         var threads = new Option<int>("--threads") { Description = "intra-op threads (1: bit-identical runs)", DefaultValueFactory = _ => 1 };
@@ -68,7 +71,7 @@ public static class TrainCommand
             IPartitionVectorSource? source = null;
             if (r.GetValue(liber))
             {
-                source = VectorSource?.Invoke(r) ?? throw new ArgumentException("--liber: the LIBER chain (partitions -> interest texts -> encoder vectors) is not wired into this build yet; run without --liber");
+                source = VectorSource?.Invoke(new LiberRequest(r, po.Read(r), options.FusionVariant)) ?? throw new ArgumentException("--liber: the LIBER chain (partitions -> interest texts -> encoder vectors) is not wired into this build yet; run without --liber");
             }
 
             bool asJson = r.GetValue(json);
@@ -95,6 +98,12 @@ public static class TrainCommand
         return cmd;
     }
 }
+
+/// <summary>What the LIBER hook of <c>liber train</c> receives.</summary>
+/// <param name="Parse">The parse, for options the integration registers.</param>
+/// <param name="Partitioning">The partition policy options (--policy, --k, --gap-seconds, ... and caps).</param>
+/// <param name="Fusion">The UIF variant (--fusion); <c>single</c> needs a per-user table.</param>
+public sealed record LiberRequest(ParseResult Parse, Core.Partitioning.PartitionOptions Partitioning, string Fusion);
 
 /// <summary>Metrics of one split as printed (undefined metrics are null).</summary>
 public sealed record SplitReport(

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Liber.Core.Streams;
 using Liber.Models.Backbones;
 using Liber.Models.Fusion;
@@ -64,19 +65,21 @@ public sealed class Collator
         UserStreams streams = _samples.Streams;
         ReadOnlySpan<int> streamItems = streams.Items;
         ReadOnlySpan<float> ratings = streams.Ratings;
-        long[] itemCats = _tables.ItemCategories;
+        ReadOnlySpan<long> itemCats = _tables.ItemCategories;
+        ReadOnlySpan<long> itemFieldTable = _tables.ItemFields;
+        ReadOnlySpan<long> userFieldTable = _tables.UserFields;
 
-        var users = new long[b];
+        // Tensors are allocated zeroed (padding) and filled in place through spans over their native memory:
+        // no managed array per batch, so training allocates almost nothing on the managed heap.
+        using var scope = NewDisposeScope();
+        Tensor usersT = Longs(b), userFieldsT = Longs(b, fu), itemsT = Longs(b), targetCatsT = Longs(b, c), itemFieldsT = Longs(b, fi);
+        Tensor histItemsT = Longs(b, l), histCatsT = Longs(b, l, c), histMaskT = zeros(b, l, ScalarType.Bool);
+        Tensor histRatingsT = zeros(b, l), labelsT = zeros(b);
+        Span<long> users = Of<long>(usersT), userFields = Of<long>(userFieldsT), items = Of<long>(itemsT), targetCats = Of<long>(targetCatsT);
+        Span<long> itemFields = Of<long>(itemFieldsT), histItems = Of<long>(histItemsT), histCats = Of<long>(histCatsT);
+        Span<bool> histMask = Of<bool>(histMaskT);
+        Span<float> histRatings = Of<float>(histRatingsT), labels = Of<float>(labelsT);
         var userIds = new int[b];
-        var userFields = new long[b * fu];
-        var items = new long[b];
-        var targetCats = new long[b * c];
-        var itemFields = new long[b * fi];
-        var histItems = new long[b * l];
-        var histCats = new long[b * l * c];
-        var histRatings = new float[b * l];
-        var histMask = new bool[b * l];
-        var labels = new float[b];
         for (int s = 0; s < b; s++)
         {
             int ordinal = ordinals[s];
@@ -84,10 +87,10 @@ public sealed class Collator
             int item = streamItems[row];
             users[s] = user + 1;
             userIds[s] = user;
-            Array.Copy(_tables.UserFields, user * fu, userFields, s * fu, fu);
+            userFieldTable.Slice(user * fu, fu).CopyTo(userFields.Slice(s * fu, fu));
             items[s] = item + 1;
-            Array.Copy(itemCats, item * c, targetCats, s * c, c);
-            Array.Copy(_tables.ItemFields, item * fi, itemFields, s * fi, fi);
+            itemCats.Slice(item * c, c).CopyTo(targetCats.Slice(s * c, c));
+            itemFieldTable.Slice(item * fi, fi).CopyTo(itemFields.Slice(s * fi, fi));
             labels[s] = _samples.Label(ordinal);
             Range h = _samples.History(ordinal);
             int from = h.Start.Value, n = h.End.Value - from;
@@ -95,40 +98,49 @@ public sealed class Collator
             {
                 int hi = streamItems[from + j];
                 histItems[(s * l) + j] = hi + 1;
-                Array.Copy(itemCats, hi * c, histCats, ((s * l) + j) * c, c);
+                itemCats.Slice(hi * c, c).CopyTo(histCats.Slice(((s * l) + j) * c, c));
                 histRatings[(s * l) + j] = ratings[from + j] / _tables.RatingScale;
                 histMask[(s * l) + j] = true;
             }
         }
 
-        return new CtrBatch
+        var batch = new CtrBatch
         {
             Size = b,
-            Users = tensor(users),
+            Users = usersT.MoveToOuterDisposeScope(),
             UserIds = userIds,
-            UserFields = tensor(userFields, b, fu),
-            Items = tensor(items),
-            ItemCategories = tensor(targetCats, b, c),
-            ItemFields = tensor(itemFields, b, fi),
-            HistoryItems = tensor(histItems, b, l),
-            HistoryCategories = tensor(histCats, b, l, c),
-            HistoryRatings = tensor(histRatings, b, l),
-            HistoryMask = tensor(histMask, b, l),
-            Labels = tensor(labels),
+            UserFields = userFieldsT.MoveToOuterDisposeScope(),
+            Items = itemsT.MoveToOuterDisposeScope(),
+            ItemCategories = targetCatsT.MoveToOuterDisposeScope(),
+            ItemFields = itemFieldsT.MoveToOuterDisposeScope(),
+            HistoryItems = histItemsT.MoveToOuterDisposeScope(),
+            HistoryCategories = histCatsT.MoveToOuterDisposeScope(),
+            HistoryRatings = histRatingsT.MoveToOuterDisposeScope(),
+            HistoryMask = histMaskT.MoveToOuterDisposeScope(),
+            Labels = labelsT.MoveToOuterDisposeScope(),
             LongHistory = _long is null ? null : BuildLong(ordinals, _long),
             Liber = _liber is null ? null : BuildLiber(ordinals, _liber),
         };
+        batch.LongHistory?.MoveToOuterDisposeScope();
+        batch.Liber?.MoveToOuterDisposeScope();
+        return batch;
     }
+
+    private static Tensor Longs(params long[] shape) => zeros(shape, ScalarType.Int64);
+
+    /// <summary>A span over a contiguous CPU tensor's native memory (empty for an empty tensor).</summary>
+    private static Span<T> Of<T>(Tensor t)
+        where T : unmanaged => t.numel() == 0 ? [] : MemoryMarshal.Cast<byte, T>(t.bytes);
 
     private SequenceInput BuildLong(ReadOnlySpan<int> ordinals, LongHistoryRequest request)
     {
         int b = ordinals.Length, t = request.Length, c = _tables.Map.MaxCategories;
         UserStreams streams = _samples.Streams;
         ReadOnlySpan<int> streamItems = streams.Items;
-        long[] itemCats = _tables.ItemCategories;
-        var seqItems = new long[b * t];
-        var seqCats = new long[b * t * c];
-        var mask = new bool[b * t];
+        ReadOnlySpan<long> itemCats = _tables.ItemCategories;
+        Tensor itemsT = Longs(b, t), catsT = Longs(b, t, c), maskT = zeros(b, t, ScalarType.Bool);
+        Span<long> seqItems = Of<long>(itemsT), seqCats = Of<long>(catsT);
+        Span<bool> mask = Of<bool>(maskT);
         Span<int> rows = t <= 1024 ? stackalloc int[t] : new int[t];
         for (int s = 0; s < b; s++)
         {
@@ -145,32 +157,31 @@ public sealed class Collator
             }
             else
             {
-                n = _search!.Search(user, row, itemCats.AsSpan(streamItems[row] * c, c), rows);
+                n = _search!.Search(user, row, itemCats.Slice(streamItems[row] * c, c), rows);
             }
 
             for (int j = 0; j < n; j++)
             {
                 int item = streamItems[rows[j]];
                 seqItems[(s * t) + j] = item + 1;
-                Array.Copy(itemCats, item * c, seqCats, ((s * t) + j) * c, c);
+                itemCats.Slice(item * c, c).CopyTo(seqCats.Slice(((s * t) + j) * c, c));
                 mask[(s * t) + j] = true;
             }
         }
 
-        return new SequenceInput { Items = tensor(seqItems, b, t), Categories = tensor(seqCats, b, t, c), Mask = tensor(mask, b, t) };
+        return new SequenceInput { Items = itemsT, Categories = catsT, Mask = maskT };
     }
 
     private LiberInput BuildLiber(ReadOnlySpan<int> ordinals, PartitionVectors vectors)
     {
         int b = ordinals.Length, p = _slots, d = vectors.Dimension;
-        var rows = new long[b * p];
-        var mask = new bool[b * p];
-        var ranks = new long[b * p];
+        Tensor rowsT = Longs(b * p), maskT = zeros(b, p, ScalarType.Bool), ranksT = Longs(b, p);
+        Span<long> rows = Of<long>(rowsT), ranks = Of<long>(ranksT);
+        Span<bool> mask = Of<bool>(maskT);
         for (int s = 0; s < b; s++)
         {
             (int user, int index, _) = _samples[ordinals[s]];
-            Span<long> slots = rows.AsSpan(s * p, p);
-            int n = vectors.Lookup(user, index, slots);
+            int n = vectors.Lookup(user, index, rows.Slice(s * p, p));
             for (int j = 0; j < p; j++)
             {
                 mask[(s * p) + j] = j < n;
@@ -178,15 +189,13 @@ public sealed class Collator
             }
         }
 
-        using var scope = NewDisposeScope();
-        Tensor gather = tensor(rows);
         return new LiberInput
         {
-            Summaries = vectors.Summaries.index_select(0, gather).view(b, p, d).MoveToOuterDisposeScope(),
-            Shifts = vectors.Shifts.index_select(0, gather).view(b, p, d).MoveToOuterDisposeScope(),
-            ShiftMask = vectors.HasShift.index_select(0, gather).view(b, p).MoveToOuterDisposeScope(),
-            Mask = tensor(mask, b, p).MoveToOuterDisposeScope(),
-            Ranks = tensor(ranks, b, p).MoveToOuterDisposeScope(),
+            Summaries = vectors.Summaries.index_select(0, rowsT).view(b, p, d),
+            Shifts = vectors.Shifts.index_select(0, rowsT).view(b, p, d),
+            ShiftMask = vectors.HasShift.index_select(0, rowsT).view(b, p),
+            Mask = maskT,
+            Ranks = ranksT,
         };
     }
 

@@ -105,6 +105,14 @@ public sealed class SequenceInput : IDisposable
     /// <summary>Moves the tensors to a device.</summary>
     public SequenceInput To(Device device) => new() { Items = Items.to(device), Categories = Categories.to(device), Mask = Mask.to(device) };
 
+    /// <summary>Moves the tensors out of the current dispose scope.</summary>
+    public void MoveToOuterDisposeScope()
+    {
+        Items.MoveToOuterDisposeScope();
+        Categories.MoveToOuterDisposeScope();
+        Mask.MoveToOuterDisposeScope();
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
@@ -146,6 +154,16 @@ public sealed class LiberInput : IDisposable
         Mask = Mask.to(device),
         Ranks = Ranks.to(device),
     };
+
+    /// <summary>Moves the tensors out of the current dispose scope.</summary>
+    public void MoveToOuterDisposeScope()
+    {
+        Summaries.MoveToOuterDisposeScope();
+        Shifts.MoveToOuterDisposeScope();
+        ShiftMask.MoveToOuterDisposeScope();
+        Mask.MoveToOuterDisposeScope();
+        Ranks.MoveToOuterDisposeScope();
+    }
 
     /// <inheritdoc />
     public void Dispose()

@@ -61,28 +61,35 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
 
     private Tensor Keys(LiberInput input)
     {
-        Tensor k = _summary.call(input.Summaries) + _rank.call(input.Ranks);    // [B, P, D] -> [B, P, H]
+        // Project only the visible slots (most samples see far fewer than P partitions): [N_visible, D] -> [N_visible, H],
+        // then place them back into [B, P, H]; padded slots keep only their rank embedding and get weight 0 anyway.
+        long b = input.Mask.shape[0], p = input.Mask.shape[1], d = input.Summaries.shape[2];
+        Tensor visible = input.Mask.reshape(-1).nonzero().squeeze(1);                     // [N]
+        Tensor projected = _summary.call(input.Summaries.reshape(b * p, d).index_select(0, visible)); // [N, H]
         if (_shift is not null)
         {
-            k += _shift.call(input.Shifts) * input.ShiftMask.unsqueeze(-1).to_type(ScalarType.Float32);
+            Tensor flags = input.ShiftMask.reshape(-1).index_select(0, visible).unsqueeze(-1).to_type(ScalarType.Float32); // [N, 1]
+            projected += _shift.call(input.Shifts.reshape(b * p, d).index_select(0, visible)) * flags;
         }
 
-        return k.tanh();
+        Tensor placed = zeros(b * p, projected.shape[1], device: projected.device).index_copy(0, visible, projected); // [B P, H]
+        return (placed.view(b, p, -1) + _rank.call(input.Ranks)).tanh();                  // [B, P, H]
     }
 
     private Tensor WeightsOf(LiberInput input, Tensor keys, Tensor target)
     {
         Tensor mask = input.Mask.to_type(ScalarType.Float32);                  // [B, P]
+        using Scalar zero = 0, one = 1, scale = _scale, minus = -1e9f;         // held until the calls return (see FeatureEmbeddings)
         switch (_variant)
         {
             case "mean":
-                return mask / mask.sum(1, keepdim: true).clamp_min(1);
+                return mask / mask.sum(1, keepdim: true).clamp_min(one);
             case "last":
-                return input.Ranks.eq(0).to_type(ScalarType.Float32) * mask;
+                return input.Ranks.eq(zero).to_type(ScalarType.Float32) * mask;
             default:
                 Tensor q = _query.call(target).unsqueeze(-1);                   // [B, Tw] -> [B, H, 1]
-                Tensor scores = keys.bmm(q).squeeze(-1) * _scale;               // [B, P]
-                scores = scores.masked_fill(input.Mask.logical_not(), -1e9f);
+                Tensor scores = keys.bmm(q).squeeze(-1).mul(scale);            // [B, P]
+                scores = scores.masked_fill(input.Mask.logical_not(), minus);
                 // All-masked rows softmax to uniform; multiplying by the mask turns them into zeros.
                 return scores.softmax(1) * mask;
         }

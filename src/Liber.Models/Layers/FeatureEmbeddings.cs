@@ -71,7 +71,7 @@ public sealed class FeatureEmbeddings : nn.Module
         using var scope = NewDisposeScope();
         Tensor item = _items.call(items);                                       // [..., E]
         Tensor cats = _categories.call(categories).sum(-2);                     // [..., C, E] -> [..., E]
-        Tensor count = categories.gt(0).sum(-1, keepdim: true).clamp_min(1);    // [..., 1]
+        Tensor count = CategoryCount(categories);                               // [..., 1]
         return cat([item, cats / count], -1).MoveToOuterDisposeScope();         // [..., 2E]
     }
 
@@ -79,8 +79,17 @@ public sealed class FeatureEmbeddings : nn.Module
     public Tensor CategoryMean(Tensor categories)
     {
         using var scope = NewDisposeScope();
-        Tensor count = categories.gt(0).sum(-1, keepdim: true).clamp_min(1);
+        Tensor count = CategoryCount(categories);
         return (_categories.call(categories).sum(-2) / count).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Number of real categories per item, at least 1: [..., C] -> [..., 1].</summary>
+    private static Tensor CategoryCount(Tensor categories)
+    {
+        // Scalars live in locals until the native calls return: a temporary Scalar can be finalised by the GC during
+        // the P/Invoke that reads it (seen as a libtorch "toDouble" check failure after thousands of batches).
+        using Scalar zero = 0, one = 1;
+        return categories.gt(zero).sum(-1, keepdim: true).clamp_min(one);
     }
 
     /// <summary>The item embedding alone: items [...] -> [..., E].</summary>

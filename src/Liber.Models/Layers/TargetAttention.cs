@@ -38,7 +38,8 @@ public sealed class TargetAttention : nn.Module<Tensor, Tensor, Tensor, Tensor>
         Tensor q = query.unsqueeze(1).expand_as(keys);                          // [B, T, H]
         Tensor features = cat([q, keys, q - keys, q * keys], -1);               // [B, T, 4H]
         Tensor scores = _score.call(_mlp.call(features)).squeeze(-1);           // [B, T]
-        return scores.masked_fill(mask.logical_not(), 0).MoveToOuterDisposeScope();
+        using Scalar zero = 0;                                                  // held until the call returns (see FeatureEmbeddings)
+        return scores.masked_fill(mask.logical_not(), zero).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />

@@ -101,7 +101,8 @@ public static class Trainer
                     Tensor loss = nn.functional.binary_cross_entropy_with_logits(output.Logits, batch.Labels);
                     if (output.AuxiliaryLoss is not null)
                     {
-                        loss += output.AuxiliaryLoss * auxWeight;
+                        using Scalar weight = auxWeight;                            // held until the call returns
+                        loss += output.AuxiliaryLoss.mul(weight);
                     }
 
                     loss.backward();

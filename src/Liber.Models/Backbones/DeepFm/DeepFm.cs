@@ -43,7 +43,8 @@ public sealed class DeepFm : CtrBackbone
         using var scope = NewDisposeScope();
         Tensor fields = stack(Fields(_embeddings, batch), 1);                  // [B, F, E]
         Tensor sum = fields.sum(1);                                             // [B, E]
-        Tensor pairwise = 0.5f * (sum * sum - (fields * fields).sum(1)).sum(1); // [B]
+        using Scalar half = 0.5f;                                               // held until the call returns (see FeatureEmbeddings)
+        Tensor pairwise = (sum * sum - (fields * fields).sum(1)).sum(1).mul(half); // [B]
         Tensor first = stack(Fields(_firstOrder, batch), 1).sum([1, 2]);       // [B, F, 1] -> [B]
         Tensor target = _embeddings.TargetItem(batch);                          // [B, 2E]
         return new BackboneOutput(
@@ -55,7 +56,8 @@ public sealed class DeepFm : CtrBackbone
     private static List<Tensor> Fields(FeatureEmbeddings e, CtrBatch batch)
     {
         Tensor mask = batch.HistoryMask.unsqueeze(-1).to_type(ScalarType.Float32);       // [B, L, 1]
-        Tensor count = mask.sum(1).clamp_min(1);                                          // [B, 1]
+        using Scalar one = 1;                                                             // held until the call returns
+        Tensor count = mask.sum(1).clamp_min(one);                                        // [B, 1]
         var list = new List<Tensor> { e.User(batch) };
         list.AddRange(e.UserFieldList(batch));
         list.Add(e.Item(batch.Items));
