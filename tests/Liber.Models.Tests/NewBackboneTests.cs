@@ -1,5 +1,6 @@
 using Liber.Models.Backbones;
 using Liber.Models.Features;
+using Liber.Models.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -255,5 +256,28 @@ public sealed class NewBackboneTests
         }
 
         Assert.True(losses[^1] < losses[0] * 0.9f, "auxiliary loss over the steps: " + string.Join(" ", losses));
+    }
+
+    private static (TrainResult Result, float[] Test) Fit(double auxiliaryWeight, long seed)
+    {
+        TorchRuntime.Configure(threads: 1, seed: seed);
+        var config = new ModelConfig { Backbone = "dien", Options = new BackboneOptions { EmbeddingSize = 8, Hidden = [16], AttentionHidden = [8], AuxiliaryWeight = auxiliaryWeight } };
+        using var model = new CtrModel(Fixture.Tables.Map, config);
+        var collator = Collator.For(model, Fixture.Samples, Fixture.Tables, null);
+        TrainResult r = Trainer.Fit(model, collator, new TrainOptions { Epochs = 2, BatchSize = 64, LearningRate = 0.005, Seed = seed });
+        return (r, Trainer.Predict(model, collator, Fixture.Samples.RangeOf(Core.Streams.Split.Test)));
+    }
+
+    [Fact]
+    public void Dien_trains_bit_identically_and_the_trainer_adds_its_auxiliary_loss()
+    {
+        (TrainResult a, float[] pa) = Fit(1.0, 3);
+        (TrainResult b, float[] pb) = Fit(1.0, 3);
+        Assert.Equal(pa, pb);
+        Assert.Equal(a.History.Select(h => h.TrainLoss), b.History.Select(h => h.TrainLoss));
+
+        // Without the auxiliary term the first epoch's training loss is the CTR loss alone: lower by about the auxiliary loss (~2 ln 2 at the start).
+        (TrainResult c, _) = Fit(0.0, 3);
+        Assert.True(a.History[0].TrainLoss > c.History[0].TrainLoss + 0.5, $"with aux {a.History[0].TrainLoss}, without {c.History[0].TrainLoss}");
     }
 }
