@@ -18,6 +18,9 @@ public static class BackboneCatalog
         new("deepfm", "DeepFM: factorisation machine and deep part over user, item and pooled-history fields", (m, o) => new DeepFm(m, o)),
         new("din-long", "long-history peer: DIN attention over the last long_length (200) events instead of L", (m, o) => new Din(m, o, new LongHistoryRequest(LongHistoryKind.Recent, o.LongLength))),
         new("sim", "long-history peer: SIM hard search (events sharing the target's category, most recent search_length = 50) + short-term DIN", (m, o) => new Sim(m, o)),
+        new("dien", "DIEN: interest extractor GRU with auxiliary loss and AUGRU interest evolution over the short-term history", (m, o) => new Dien(m, o)),
+        new("dcnv2", "DCN-V2: cross network v2 (3 full-rank layers) stacked under the deep head, over DeepFM's fields", (m, o) => new Dcnv2(m, o)),
+        new("autoint", "AutoInt: multi-head self-attention interacting layers (3 layers, 2 heads of 32) over DeepFM's fields", (m, o) => new AutoInt(m, o)),
     ];
 
     /// <summary>Registered names.</summary>

@@ -29,6 +29,9 @@ public sealed record BackboneOptions
     /// <summary>DCNv2: cross layers (default 3).</summary>
     [JsonPropertyName("cross_layers")] public int CrossLayers { get; init; } = 3;
 
+    /// <summary>DCNv2: rank r of the low-rank cross weights W = U V^T (default null: full rank, as the paper's main model).</summary>
+    [JsonPropertyName("cross_rank")] public int? CrossRank { get; init; }
+
     /// <summary>AutoInt: self-attention layers (default 3).</summary>
     [JsonPropertyName("attention_layers")] public int AttentionLayers { get; init; } = 3;
 
@@ -51,6 +54,7 @@ public sealed record BackboneOptions
         Require(LongLength >= 1, "long_length", LongLength);
         Require(SearchLength >= 1, "search_length", SearchLength);
         Require(CrossLayers >= 0, "cross_layers", CrossLayers);
+        Require(CrossRank is null or >= 1, "cross_rank", CrossRank ?? 0);
         Require(AttentionLayers >= 1, "attention_layers", AttentionLayers);
         Require(AttentionHeads >= 1, "attention_heads", AttentionHeads);
         Require(GruHidden is null or >= 1, "gru_hidden", GruHidden ?? 0);
