@@ -77,9 +77,41 @@ public sealed class TrainCommandTests
     {
         Assert.NotEqual(0, Train("--backbone", "transformer").Code);
         Assert.NotEqual(0, Train().Code);
-        var (code, _, error) = Train("--backbone", "din", "--liber");
+        var (code, _, error) = Train("--backbone", "din", "--liber", "--backend", "openai");
         Assert.Equal(1, code);
-        Assert.Contains("--liber", error, StringComparison.Ordinal);
+        Assert.Contains("--endpoint", error, StringComparison.Ordinal);
         Assert.Equal(1, Train("--backbone", "din", "--threads", "0").Code);
+    }
+
+    [Fact]
+    public void Train_with_liber_runs_the_whole_chain_and_a_rerun_reuses_the_caches()
+    {
+        string dir = Directory.CreateTempSubdirectory("liber-train-").FullName;
+        try
+        {
+            string[] args = ["--backbone", "din", "--liber", "--k", "10", "--cache", Path.Combine(dir, "llm.db"), "--embedding-cache", Path.Combine(dir, "emb.db"), "--json"];
+            var (code, output, error) = Train(args);
+            Assert.True(code == 0, error);
+            JsonElement j = JsonDocument.Parse(output).RootElement;
+            Assert.StartsWith("din+liber", j.GetProperty("backbone").GetString(), StringComparison.Ordinal);
+            JsonElement acc = j.GetProperty("liber").GetProperty("accounting");
+            long partitions = acc.GetProperty("partitions").GetInt64();
+            Assert.True(partitions > 30, $"{partitions} partitions");
+            Assert.Equal(partitions, acc.GetProperty("texts_done").GetInt64());
+            Assert.Equal(0, acc.GetProperty("llm_calls").GetInt64());
+            Assert.Equal(384, acc.GetProperty("dimension").GetInt64());
+            Assert.True(acc.GetProperty("encoder_calls").GetInt64() > 0);
+
+            var again = Train(args);
+            Assert.True(again.Code == 0, again.Err);
+            JsonElement acc2 = JsonDocument.Parse(again.Out).RootElement.GetProperty("liber").GetProperty("accounting");
+            Assert.Equal(0, acc2.GetProperty("encoder_calls").GetInt64());
+            Assert.True(acc2.GetProperty("encoder_cache_hits").GetInt64() > 0);
+            Assert.Equal(j.GetProperty("test").GetProperty("auc").GetDouble(), JsonDocument.Parse(again.Out).RootElement.GetProperty("test").GetProperty("auc").GetDouble());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 }

@@ -1,45 +1,208 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Liber.Cli.Experiments;
+using Liber.Cli.Pipeline;
 using Liber.Core.Partitioning;
 using Liber.Core.Readers;
 using Liber.Core.Streams;
+using Liber.Interests;
+using Liber.Interests.Learning;
+using Liber.Interests.Prompts;
+using Liber.Models.Training;
 
 namespace Liber.Cli.Commands;
 
 /// <summary>
-/// <c>liber demo</c>: the main job on the embedded synthetic world. For now it runs the stages that exist
-/// (generation, user streams, samples, temporal split) and says which LIBER stages are still to come.
+/// <c>liber demo</c>: the whole LIBER pipeline on the embedded synthetic world, offline: UBSP partitions, UIL texts
+/// (template backend, or a real LLM server with --endpoint/--model), MiniLM encodings, DIN with and without LIBER,
+/// and a report (metrics, LLM-call savings, one user's partitions with summaries, shifts and attention weights).
 /// </summary>
 public static class DemoCommand
 {
     /// <summary>Creates the <c>demo</c> command.</summary>
     public static Command Create(CommandIo io)
     {
-        var demo = new Command("demo", "run Liber's main job on the embedded synthetic world");
+        var demo = new Command("demo", "run the whole LIBER pipeline on the embedded synthetic world and write a report (offline by default; --backend openai --endpoint URL --model NAME uses a real LLM server)");
         var outDir = new Option<string>("--out") { Description = "report folder", DefaultValueFactory = _ => "liber-demo" };
-        var users = new Option<int>("--users") { Description = "synthetic users", DefaultValueFactory = _ => 3000 };
-        demo.Options.Add(outDir);
-        demo.Options.Add(users);
+        var users = new Option<int>("--users") { Description = "synthetic users", DefaultValueFactory = _ => 150 };
+        var events = new Option<int>("--events-per-user") { Description = "synthetic mean events per user", DefaultValueFactory = _ => 100 };
+        var seed = new Option<int>("--seed") { Description = "world and training seed", DefaultValueFactory = _ => 42 };
+        var epochs = new Option<int>("--epochs") { Description = "most training epochs", DefaultValueFactory = _ => 5 };
+        var threads = new Option<int>("--threads") { Description = "torch threads", DefaultValueFactory = _ => 2 };
+        var backbone = new Option<string>("--backbone") { Description = "backbone", DefaultValueFactory = _ => "din" };
+        var llm = new LlmOptions();
+        llm.AddTo(demo);
+        var po = new PartitionCommand.PolicyOptions();
+        po.AddTo(demo);
+        foreach (Option o in new Option[] { outDir, users, events, seed, epochs, threads, backbone })
+        {
+            demo.Options.Add(o);
+        }
+
         demo.SetAction(r =>
         {
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            var dataset = DatasetReaders.Load("synthetic", new DatasetRequest(null) { Synthetic = new() { Users = r.GetValue(users) } });
+            string dir = r.GetValue(outDir) ?? "liber-demo";
+            Directory.CreateDirectory(dir);
+            var dataset = DatasetReaders.Load("synthetic", new DatasetRequest(null) { Synthetic = new() { Users = r.GetValue(users), MeanEvents = r.GetValue(events), Seed = r.GetValue(seed) } });
             var streams = UserStreams.Build(dataset);
             var samples = SampleSet.Build(streams);
             var stats = DatasetStats.Of(samples);
             DataCommand.WriteTable(io.Output, stats);
-            string dir = r.GetValue(outDir) ?? "liber-demo";
-            Directory.CreateDirectory(dir);
-            string path = Path.Combine(dir, "dataset-stats.json");
-            File.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(stats, DataCommand.Json));
-            var options = new PartitionOptions();
-            var set = PartitionSet.Build(streams, PartitionPolicies.Create(options), options.Caps, ItemFeatures.Build(dataset, new Cl100kTokenCounter()));
+            File.WriteAllText(Path.Combine(dir, "dataset-stats.json"), JsonSerializer.Serialize(stats, DataCommand.Json));
+
+            PartitionOptions popts = po.Read(r);
+            var features = ItemFeatures.Build(dataset, new Cl100kTokenCounter());
+            var set = PartitionSet.Build(streams, PartitionPolicies.Create(popts), popts.Caps, features);
             var partitions = PartitionSummary.Of(streams, set, 0);
-            File.WriteAllText(Path.Combine(dir, "partitions.json"), System.Text.Json.JsonSerializer.Serialize(partitions, DataCommand.Json));
+            File.WriteAllText(Path.Combine(dir, "partitions.json"), JsonSerializer.Serialize(partitions, DataCommand.Json));
             io.Output.WriteLine($"UBSP {partitions.Policy}: {partitions.Partitions:N0} partitions, {partitions.EventsInCaches:N0} events still in short-term caches.");
-            io.Output.WriteLine($"Done in {sw.Elapsed.TotalSeconds:F1} s; report files in {dir}/ (dataset-stats.json, partitions.json).");
-            io.Output.WriteLine("Stages so far: data -> user streams -> CTR samples and split -> UBSP partitions. UIL texts, UIF fusion and training join this demo as they land.");
+
+            LearnOptions learn = llm.ReadLearnOptions(r, dataset.Kind);
+            using LlmBackend backend = llm.CreateBackend(r);
+            var source = new LiberVectorSource(
+                new LiberPipelineOptions
+                {
+                    Partition = popts,
+                    Learn = learn,
+                    LlmCache = r.GetValue(llm.Cache) ?? Path.Combine(dir, "llm-cache.db"),
+                    EmbeddingCache = Path.Combine(dir, "embedding-cache.db"),
+                },
+                () => backend.Backend,
+                io.Output);
+            var run = new RunOptions
+            {
+                Backbone = r.GetValue(backbone)!,
+                Threads = r.GetValue(threads),
+                Training = new TrainOptions { Epochs = r.GetValue(epochs), Seed = r.GetValue(seed) },
+            };
+            void Epoch(string name, EpochRecord e) => io.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} epoch {e.Epoch}: loss {e.TrainLoss:F4}, valid AUC {e.Valid.Auc:F4}, {e.SamplesPerSecond:N0} samples/s"));
+
+            io.Output.WriteLine($"training {run.Backbone} without LIBER ...");
+            RunOutcome plain = TrainingRun.Execute(dataset, run, null, e => Epoch(run.Backbone, e));
+            io.Output.WriteLine($"training {run.Backbone} with LIBER (UBSP -> UIL {backend.Backend.Name} -> MiniLM -> UIF attention) ...");
+            Attention? attention = null;
+            RunOutcome fused = TrainingRun.Execute(dataset, run, source, e => Epoch(run.Backbone + "+liber", e), (model, collator) => attention = PickAttention(model, collator, samples, source));
+
+            InterestTextsFile.Write(Path.Combine(dir, "interests.jsonl"), source.Texts!);
+            var estimate = EfficiencyEstimate.Compute(streams, source.Partitions!, new PromptRenderer(streams, PromptTemplates.Load(learn.Domain)), new Cl100kTokenCounter(), learn.Mode);
+            var results = new
+            {
+                machine = BenchCommand.Machine(),
+                dataset = dataset.Source,
+                backbone = TrainReport.Of(plain, dataset.Kind, run),
+                liber = TrainReport.Of(fused, dataset.Kind, run),
+                efficiency = new
+                {
+                    partitions = estimate.Partitions,
+                    liber_calls = estimate.LiberCalls,
+                    liber_prompt_tokens = estimate.LiberPromptTokens,
+                    naive_per_event_calls = estimate.NaivePerEventCalls,
+                    naive_per_event_prompt_tokens = estimate.NaivePerEventPromptTokens,
+                    per_user_calls = estimate.PerUserCalls,
+                    per_user_prompt_tokens = estimate.PerUserPromptTokens,
+                },
+                seconds = Math.Round(sw.Elapsed.TotalSeconds, 1),
+            };
+            File.WriteAllText(Path.Combine(dir, "results.json"), JsonSerializer.Serialize(results, DataCommand.Json));
+            string report = Report(dir, results.backbone, results.liber, estimate, backend.Backend.Name, source, attention, sw.Elapsed.TotalSeconds, dataset.Source);
+            File.WriteAllText(Path.Combine(dir, "report.md"), report);
+            io.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{run.Backbone}: test AUC {results.backbone.Test.Auc:F4}; {run.Backbone}+LIBER: test AUC {results.liber.Test.Auc:F4} (GAUC {results.backbone.Test.Gauc:F4} -> {results.liber.Test.Gauc:F4})"));
+            io.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"LLM calls: LIBER {estimate.LiberCalls:N0} vs {estimate.NaivePerEventCalls:N0} re-summarising at every event ({(double)estimate.NaivePerEventCalls / Math.Max(1, estimate.LiberCalls):F1}x fewer)"));
+            io.Output.WriteLine($"Done in {sw.Elapsed.TotalSeconds:F0} s; report in {Path.Combine(dir, "report.md")}");
             return LiberCommand.Ok;
         });
         return demo;
     }
+
+    /// <summary>One sample's attention over its visible partitions.</summary>
+    private sealed record Attention(int User, int Index, string Target, IReadOnlyList<(Partition Partition, float Weight)> Weights);
+
+    /// <summary>The test sample whose user sees the most partitions (ties: the earliest), with its attention weights.</summary>
+    private static Attention? PickAttention(Models.CtrModel model, Models.Features.Collator collator, SampleSet samples, LiberVectorSource source)
+    {
+        PartitionSet set = source.Partitions!;
+        Range test = samples.RangeOf(Split.Test);
+        int best = -1, bestCount = 0;
+        for (int o = test.Start.Value; o < test.End.Value; o++)
+        {
+            (int user, int index, _) = samples[o];
+            int k = Math.Min(8, set.VisibleCount(user, index));
+            if (k > bestCount)
+            {
+                (best, bestCount) = (o, k);
+            }
+        }
+
+        if (best < 0)
+        {
+            return null;
+        }
+
+        float[]? w = model.FusionWeights(collator, best);
+        (int u, int i, int row) = samples[best];
+        if (w is null)
+        {
+            return null;
+        }
+
+        ReadOnlySpan<Partition> visible = set.Visible(u, i, w.Length);
+        var pairs = new List<(Partition, float)>();
+        for (int k = 0; k < visible.Length && k < w.Length; k++)
+        {
+            pairs.Add((visible[k], w[k]));
+        }
+
+        var item = samples.Streams.Dataset.Catalog[samples.Streams.Items[row]];
+        return new Attention(u, i, $"{item.Title} ({string.Join(", ", item.Categories)})", pairs);
+    }
+
+    private static string Report(string dir, TrainReport plain, TrainReport fused, EfficiencyEstimate e, string backendName, LiberVectorSource source, Attention? attention, double seconds, string dataset)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var md = new StringBuilder();
+        md.AppendLine("# Liber demo").AppendLine();
+        md.AppendLine(inv, $"Data: {dataset}. Machine: {BenchCommand.Machine()}. Wall time {seconds:F0} s. Interest texts by the **{backendName}** backend{(backendName == "template" ? " (the offline statistics writer, no LLM)" : "")}; encoder MiniLM (all-MiniLM-L6-v2, 384-d).").AppendLine();
+        md.AppendLine("## CTR on the test split").AppendLine();
+        md.AppendLine("| model | AUC | LogLoss | GAUC | best epoch | train samples/s |").AppendLine("|---|---|---|---|---|---|");
+        foreach (TrainReport t in new[] { plain, fused })
+        {
+            md.AppendLine(inv, $"| {t.Backbone} | {t.Test.Auc:F4} | {t.Test.LogLoss:F4} | {t.Test.Gauc:F4} | {t.BestEpoch} | {t.TrainSamplesPerSecond:N0} |");
+        }
+
+        if (plain.Test.Auc is double a && fused.Test.Auc is double b)
+        {
+            md.AppendLine().AppendLine(inv, $"RelaImpr of LIBER: {ExperimentReport.RelaImpr(b, a):+0.00;-0.00}% (one seed; `liber run` gives mean ± std over seeds).");
+        }
+
+        md.AppendLine().AppendLine("## LLM cost").AppendLine();
+        md.AppendLine("| strategy | LLM calls | prompt tokens |").AppendLine("|---|---|---|");
+        md.AppendLine(inv, $"| LIBER (per closed partition, cascade) | {e.LiberCalls:N0} | {e.LiberPromptTokens:N0} |");
+        md.AppendLine(inv, $"| re-summarise the whole history at every event | {e.NaivePerEventCalls:N0} | {e.NaivePerEventPromptTokens:N0} |");
+        md.AppendLine(inv, $"| one summary per user (whole history, truncated to {e.ContextWindow:N0} tokens) | {e.PerUserCalls:N0} | {e.PerUserPromptTokens:N0} |");
+        md.AppendLine().AppendLine(inv, $"LIBER needs {(double)e.NaivePerEventCalls / Math.Max(1, e.LiberCalls):F1}x fewer calls than re-summarising at every event, and stays current, unlike one summary per user.").AppendLine();
+
+        if (attention is not null)
+        {
+            md.AppendLine(inv, $"## One user: user {attention.User}, test sample at index {attention.Index}").AppendLine();
+            md.AppendLine(inv, $"Target item: {attention.Target}. UIF's attention over the partitions this sample may see (end < {attention.Index}):").AppendLine();
+            md.AppendLine("| partition | events | attention | summary | shift |").AppendLine("|---|---|---|---|---|");
+            foreach ((Partition p, float w) in attention.Weights)
+            {
+                string summary = Cell(source.Texts!.Summary(p.User, p.Number));
+                string shift = Cell(source.Texts!.Shift(p.User, p.Number));
+                md.AppendLine(inv, $"| {p.Number} | [{p.Start}, {p.End}] | {w:F3} | {summary} | {shift} |");
+            }
+
+            ExperimentReport.AttentionChart([.. attention.Weights.Select(x => (double)x.Weight)], [.. attention.Weights.Select(x => $"p{x.Partition.Number}")], Path.Combine(dir, "attention.png"), $"UIF attention of user {attention.User} for {attention.Target}");
+            md.AppendLine().AppendLine("![attention](attention.png)").AppendLine();
+        }
+
+        md.AppendLine("Files: `dataset-stats.json`, `partitions.json`, `interests.jsonl` (every partition's texts), `results.json`, caches `llm-cache.db` and `embedding-cache.db` (a rerun encodes nothing twice).");
+        return md.ToString();
+    }
+
+    private static string Cell(string? text) => text is null ? "—" : text.ReplaceLineEndings(" ").Replace("|", "/", StringComparison.Ordinal);
 }

@@ -7,9 +7,38 @@ namespace Liber.Cli.Commands;
 /// <summary><c>liber run --config experiments/&lt;name&gt;.json</c>: runs an experiment grid, resuming where it stopped.</summary>
 public static class RunCommand
 {
-    /// <summary>Builds the executor of grid cells; the LIBER chain plugs in here.</summary>
-    public static Func<IRunExecutor> Executor { get; set; } = () => new TrainingExecutor((_, _) =>
-        throw new ArgumentException("the LIBER chain (partitions -> interest texts -> encoder vectors) is not wired into this build"));
+    /// <summary>
+    /// The executor of grid cells: the trainer, with LIBER's chain (UBSP -> UIL -> encoder) for cells with LIBER on.
+    /// UIL answers and embeddings are cached in the experiment folder, so seeds and variants share their texts and
+    /// vectors (caches never change results: they are keyed by content).
+    /// </summary>
+    public static IRunExecutor Executor(string experimentDirectory) => new TrainingExecutor((spec, log) =>
+    {
+        LiberRun l = spec.Liber!;
+        LiberSpec s = l.Settings;
+        string kind = spec.Dataset.Kind;
+        var backend = LlmBackend.Create(s.Backend, s.Endpoint, s.Model, null, s.Gguf, 1, TimeSpan.FromSeconds(120));
+        var learn = new Liber.Interests.Learning.LearnOptions
+        {
+            Mode = l.Mode == "one-call" ? Liber.Interests.Learning.LearnMode.OneCall : Liber.Interests.Learning.LearnMode.TwoCall,
+            Domain = s.Domain ?? Liber.Interests.Prompts.PromptTemplates.DomainFor(kind),
+            MaxInFlight = s.Backend == "llama" ? 1 : s.MaxInFlight,
+        };
+        learn.Validate();
+        return new Pipeline.LiberVectorSource(
+            new Pipeline.LiberPipelineOptions
+            {
+                Partition = ReportCommand.ToOptions(l),
+                Learn = learn,
+                LlmCache = Path.Combine(experimentDirectory, "llm-cache.db"),
+                Encoder = s.Encoder,
+                EmbeddingCache = Path.Combine(experimentDirectory, "embedding-cache.db"),
+                Variant = l.Fusion,
+            },
+            () => backend.Backend,
+            log,
+            backend);
+    });
 
     /// <summary>Creates the <c>run</c> command.</summary>
     public static Command Create(CommandIo io)
@@ -29,7 +58,7 @@ public static class RunCommand
             ExperimentFile file = ExperimentFile.Load(r.GetValue(config)!);
             string root = r.GetValue(output)!;
             bool asJson = r.GetValue(json);
-            var runner = new ExperimentRunner(file, root, Executor(), asJson ? io.Error : io.Output);
+            var runner = new ExperimentRunner(file, root, Executor(Path.Combine(root, file.Name)), asJson ? io.Error : io.Output);
             if (r.GetValue(list))
             {
                 var cells = runner.Cells().Select(c => new

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Liber.Cli.Pipeline;
 using Liber.Core.Streams;
 using Liber.Models;
 using Liber.Models.Backbones;
@@ -12,18 +13,11 @@ namespace Liber.Cli.Commands;
 
 /// <summary>
 /// <c>liber train</c>: trains and evaluates one backbone (valid for early stopping, test read once).
-/// LIBER plugs in through <see cref="VectorSource"/>: an <see cref="IPartitionVectorSource"/> factory that the
-/// integration sets (partitions -> UIL texts -> encoder vectors); without one, <c>--liber</c> is refused.
+/// With <c>--liber</c> it runs the whole chain first through <see cref="LiberVectorSource"/>: UBSP partitions
+/// (policy options), UIL texts (backend options, answer cache), encoder vectors (embedding cache).
 /// </summary>
 public static class TrainCommand
 {
-    /// <summary>
-    /// The LIBER hook: builds the vector source of a run from the parse (for options the integration adds, e.g.
-    /// --backend), the partition options already parsed (--policy, --k, ...) and the fusion variant; null while LIBER
-    /// is not wired into this build. Set once at start-up by the integration.
-    /// </summary>
-    public static Func<LiberRequest, IPartitionVectorSource>? VectorSource { get; set; }
-
     /// <summary>Creates the <c>train</c> command.</summary>
     public static Command Create(CommandIo io)
     {
@@ -42,11 +36,17 @@ public static class TrainCommand
         device.AcceptOnlyFromAmong("cpu", "cuda");
         var historyLength = new Option<int>("--history-length") { Description = "L: short-term history length", DefaultValueFactory = _ => 20 };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "folder for the trained model (state dict, config.json, feature-map.json)" };
-        var liber = new Option<bool>("--liber") { Description = "add LIBER's fused interest vector (needs the LIBER chain wired in)" };
+        var llm = new LlmOptions();
+        llm.AddTo(cmd);
+        var liber = new Option<bool>("--liber") { Description = "add LIBER's fused interest vector: partitions (--policy ...) -> interest texts (--backend ...) -> encoder vectors (--encoder)" };
+        var encoder = new Option<string>("--encoder") { Description = "knowledge encoder: minilm, arctic-xs or openai", DefaultValueFactory = _ => "minilm" };
+        encoder.AcceptOnlyFromAmong("minilm", "arctic-xs", "openai");
+        var embeddingCache = new Option<string?>("--embedding-cache") { Description = "SQLite embedding cache: no text is encoded twice across runs" };
+        var maxPartitions = new Option<int>("--max-partitions") { Description = "P: visible partitions per sample (the most recent with end < index)", DefaultValueFactory = _ => 32 };
         var fusion = new Option<string>("--fusion") { Description = "UIF variant: " + string.Join(", ", FusionOptions.Variants), DefaultValueFactory = _ => "attention" };
         fusion.AcceptOnlyFromAmong([.. FusionOptions.Variants]);
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
-        foreach (Option o in new Option[] { backbone, threads, epochs, batchSize, lr, device, historyLength, checkpoint, liber, fusion, json })
+        foreach (Option o in new Option[] { backbone, threads, epochs, batchSize, lr, device, historyLength, checkpoint, liber, fusion, encoder, embeddingCache, maxPartitions, json })
         {
             cmd.Options.Add(o);
         }
@@ -61,6 +61,7 @@ public static class TrainCommand
                 Samples = new SampleOptions { HistoryLength = r.GetValue(historyLength) },
                 Training = new TrainOptions { Epochs = r.GetValue(epochs), BatchSize = r.GetValue(batchSize), LearningRate = r.GetValue(lr), Seed = seed, Device = r.GetValue(device)! },
                 FusionVariant = r.GetValue(fusion)!,
+                MaxPartitions = r.GetValue(maxPartitions),
                 CheckpointDirectory = r.GetValue(checkpoint),
             };
             if (options.Threads < 1)
@@ -68,14 +69,21 @@ public static class TrainCommand
                 throw new ArgumentException($"--threads must be >= 1, got {options.Threads}");
             }
 
-            IPartitionVectorSource? source = null;
-            if (r.GetValue(liber))
-            {
-                source = VectorSource?.Invoke(new LiberRequest(r, po.Read(r), options.FusionVariant)) ?? throw new ArgumentException("--liber: the LIBER chain (partitions -> interest texts -> encoder vectors) is not wired into this build yet; run without --liber");
-            }
-
             bool asJson = r.GetValue(json);
             var dataset = ds.Load(r);
+            using LlmBackend? backend = r.GetValue(liber) ? llm.CreateBackend(r) : null;
+            IPartitionVectorSource? source = backend is null ? null : new LiberVectorSource(
+                new LiberPipelineOptions
+                {
+                    Partition = po.Read(r),
+                    Learn = llm.ReadLearnOptions(r, dataset.Kind),
+                    LlmCache = r.GetValue(llm.Cache),
+                    Encoder = r.GetValue(encoder)!,
+                    EmbeddingCache = r.GetValue(embeddingCache),
+                    Variant = options.FusionVariant,
+                },
+                () => backend.Backend,
+                asJson ? io.Error : io.Output);
             RunOutcome outcome = TrainingRun.Execute(dataset, options, source, e =>
             {
                 if (!asJson)
@@ -98,12 +106,6 @@ public static class TrainCommand
         return cmd;
     }
 }
-
-/// <summary>What the LIBER hook of <c>liber train</c> receives.</summary>
-/// <param name="Parse">The parse, for options the integration registers.</param>
-/// <param name="Partitioning">The partition policy options (--policy, --k, --gap-seconds, ... and caps).</param>
-/// <param name="Fusion">The UIF variant (--fusion); <c>single</c> needs a per-user table.</param>
-public sealed record LiberRequest(ParseResult Parse, Core.Partitioning.PartitionOptions Partitioning, string Fusion);
 
 /// <summary>Metrics of one split as printed (undefined metrics are null).</summary>
 public sealed record SplitReport(

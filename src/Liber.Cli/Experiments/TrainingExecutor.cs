@@ -36,6 +36,7 @@ public sealed class TrainingExecutor(Func<RunSpec, TextWriter, IPartitionVectorS
         };
         BackboneCatalog.Get(spec.Backbone);
         IPartitionVectorSource? source = spec.Liber is null ? null : liberSource(spec, log);
+        using IDisposable? owned = source as IDisposable;
         RunOutcome outcome = TrainingRun.Execute(dataset, options, source, e => log.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
             $"epoch {e.Epoch}: loss {e.TrainLoss:F4}, valid AUC {e.Valid.Auc:F4} logloss {e.Valid.LogLoss:F4} GAUC {e.Valid.Gauc:F4}, {e.SamplesPerSecond:N0} samples/s")));

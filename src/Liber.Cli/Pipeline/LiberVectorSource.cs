@@ -42,8 +42,12 @@ public sealed record LiberPipelineOptions
 /// <param name="options">The chain's options.</param>
 /// <param name="backend">Creates the UIL backend (template, openai or llama).</param>
 /// <param name="log">Where progress lines go, or null.</param>
-public sealed class LiberVectorSource(LiberPipelineOptions options, Func<InterestBackend> backend, TextWriter? log = null) : IPartitionVectorSource
+/// <param name="owned">A resource the source owns and disposes with itself (e.g. the backend's chat client), or null.</param>
+public sealed class LiberVectorSource(LiberPipelineOptions options, Func<InterestBackend> backend, TextWriter? log = null, IDisposable? owned = null) : IPartitionVectorSource, IDisposable
 {
+    /// <inheritdoc />
+    public void Dispose() => owned?.Dispose();
+
     private string _backendName = "?";
 
     /// <inheritdoc />

@@ -47,7 +47,12 @@ public sealed record RunOutcome(TrainResult Result, ModelConfig Config, SampleSe
 public static class TrainingRun
 {
     /// <summary>Runs it; <paramref name="liber"/> adds LIBER's fusion with vectors from the source.</summary>
-    public static RunOutcome Execute(Dataset dataset, RunOptions options, IPartitionVectorSource? liber = null, Action<EpochRecord>? progress = null)
+    /// <param name="dataset">The data set.</param>
+    /// <param name="options">The run's options.</param>
+    /// <param name="liber">LIBER's vector source, or null for the backbone alone.</param>
+    /// <param name="progress">Called after every epoch.</param>
+    /// <param name="inspect">Called with the trained model (best epoch) and its collator before they are disposed (reports, attention weights).</param>
+    public static RunOutcome Execute(Dataset dataset, RunOptions options, IPartitionVectorSource? liber = null, Action<EpochRecord>? progress = null, Action<CtrModel, Collator>? inspect = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(options);
@@ -79,6 +84,8 @@ public static class TrainingRun
         {
             Checkpoint.Save(dir, model, options.Training);
         }
+
+        inspect?.Invoke(model, collator);
 
         return new RunOutcome(result, config, samples, liber is null ? null : (liber.Name, liber.Accounting), sw.Elapsed.TotalSeconds);
     }
