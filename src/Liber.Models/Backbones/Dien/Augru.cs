@@ -43,16 +43,16 @@ public sealed class Augru : nn.Module<Tensor, Tensor, Tensor, Tensor>
     public Tensor Run(Tensor inputs, Tensor attention, Tensor mask, Tensor initial)
     {
         using var scope = NewDisposeScope();
-        Tensor gates = _input.call(inputs);                                     // [B, L, 3H]
-        Tensor scores = (attention * mask.to_type(attention.dtype)).unsqueeze(-1); // [B, L, 1], 0 on padding
+        // unbind once: slicing step t out of [B, L, ...] in the loop would make backward allocate a full-size gradient per step.
+        Tensor[] gates = _input.call(inputs).unbind(1);                         // L x [B, 3H]
+        Tensor[] scores = (attention * mask.to_type(attention.dtype)).unsqueeze(-1).unbind(1); // L x [B, 1], 0 on padding
         Tensor h = initial;                                                     // [B, H]
-        long steps = inputs.shape[1];
-        for (long t = 0; t < steps; t++)
+        for (int t = 0; t < gates.Length; t++)
         {
-            Tensor[] x = gates[.., (int)t].chunk(3, -1);                        // 3 x [B, H]
+            Tensor[] x = gates[t].chunk(3, -1);                                 // 3 x [B, H]
             Tensor[] g = _hidden.call(h).chunk(3, -1);                          // 3 x [B, H]
             Tensor reset = (x[0] + g[0]).sigmoid();
-            Tensor update = (x[1] + g[1]).sigmoid() * scores[.., (int)t];       // [B, H] * [B, 1]
+            Tensor update = (x[1] + g[1]).sigmoid() * scores[t];                // [B, H] * [B, 1]
             Tensor candidate = (x[2] + reset * g[2]).tanh();
             h = (1 - update) * h + update * candidate;                          // [B, H]
         }
