@@ -26,6 +26,7 @@ public static class LiberCommand
         root.Subcommands.Add(DemoCommand.Create(io));
         root.Subcommands.Add(BenchCommand.Create(io));
         root.Subcommands.Add(TrainCommand.Create(io));
+        root.Subcommands.Add(EvaluateCommand.Create(io));
         root.Subcommands.Add(RunCommand.Create(io));
         root.Subcommands.Add(ReportCommand.Create(io));
         root.Subcommands.Add(EncodeCommand.Create(io));

@@ -67,4 +67,14 @@ public sealed class DemoAndBenchCommandTests : IDisposable
 
         Assert.Equal(40, j.GetProperty("users").GetInt32());
     }
+
+    [Fact]
+    public void Bench_train_times_each_backbone_with_and_without_liber()
+    {
+        var (code, output, error) = CliRunner.Run("bench", "train", "--users", "30", "--events-per-user", "40", "--batches", "2", "--batch-size", "32", "--backbone", "deepfm", "--liber", "--json");
+        Assert.True(code == 0, error);
+        JsonElement[] rows = [.. JsonDocument.Parse(output).RootElement.EnumerateArray()];
+        Assert.Equal(["deepfm", "deepfm+liber"], rows.Select(r => r.GetProperty("Backbone").GetString()));
+        Assert.All(rows, r => Assert.True(r.GetProperty("SamplesPerSecond").GetDouble() > 0));
+    }
 }

@@ -56,6 +56,7 @@ public static class BenchCommand
         });
         bench.Subcommands.Add(data);
         bench.Subcommands.Add(PartitionBench.Create(io));
+        bench.Subcommands.Add(TrainBench.Create(io));
         bench.Subcommands.Add(BenchEncodeCommand.Create(io));
         bench.Subcommands.Add(Llm(io));
         return bench;

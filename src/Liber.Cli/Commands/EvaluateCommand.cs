@@ -1,0 +1,99 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Liber.Cli.Pipeline;
+using Liber.Core.Streams;
+using Liber.Models;
+using Liber.Models.Features;
+using Liber.Models.Fusion;
+using Liber.Models.Training;
+
+namespace Liber.Cli.Commands;
+
+/// <summary><c>liber evaluate</c>: scores a saved checkpoint on a split of a data set.</summary>
+public static class EvaluateCommand
+{
+    /// <summary>Creates the <c>evaluate</c> command.</summary>
+    public static Command Create(CommandIo io)
+    {
+        var cmd = new Command("evaluate", "evaluate a saved checkpoint (liber train --checkpoint DIR) on a split; a checkpoint with LIBER fusion rebuilds its vectors with the given --policy/--backend/--encoder options (from the caches when they are given)");
+        var ds = new DatasetOptions();
+        ds.AddTo(cmd);
+        var po = new PartitionCommand.PolicyOptions();
+        po.AddTo(cmd);
+        var llm = new LlmOptions();
+        llm.AddTo(cmd);
+        var checkpoint = new Option<string>("--checkpoint") { Description = "checkpoint folder (model.bin, config.json, feature-map.json)", Required = true };
+        var split = new Option<string>("--split") { Description = "train, valid or test", DefaultValueFactory = _ => "test" };
+        split.AcceptOnlyFromAmong("train", "valid", "test");
+        var encoder = new Option<string>("--encoder") { Description = "knowledge encoder of the LIBER vectors: minilm, arctic-xs or openai", DefaultValueFactory = _ => "minilm" };
+        var embeddingCache = new Option<string?>("--embedding-cache") { Description = "SQLite embedding cache" };
+        var json = new Option<bool>("--json") { Description = "print one JSON object" };
+        foreach (Option o in new Option[] { checkpoint, split, encoder, embeddingCache, json })
+        {
+            cmd.Options.Add(o);
+        }
+
+        cmd.SetAction(r =>
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            (CtrModel model, CheckpointConfig config) = Checkpoint.Load(r.GetValue(checkpoint)!);
+            using (model)
+            {
+                var dataset = ds.Load(r);
+                var samples = SampleSet.Build(UserStreams.Build(dataset), new SampleOptions { HistoryLength = model.Map.HistoryLength });
+                FeatureTables tables = FeatureTables.Build(samples, model.Map.MaxPartitions);
+                model.Map.RequireCompatible(tables.Map);
+                PartitionVectors? vectors = null;
+                using LlmBackend? backend = config.Model.Fusion is null ? null : llm.CreateBackend(r);
+                if (config.Model.Fusion is { } fusion)
+                {
+                    using var source = new LiberVectorSource(
+                        new LiberPipelineOptions
+                        {
+                            Partition = po.Read(r),
+                            Learn = llm.ReadLearnOptions(r, dataset.Kind),
+                            LlmCache = r.GetValue(llm.Cache),
+                            Encoder = r.GetValue(encoder)!,
+                            EmbeddingCache = r.GetValue(embeddingCache),
+                            Variant = fusion.Variant,
+                        },
+                        () => backend!.Backend,
+                        r.GetValue(json) ? io.Error : io.Output);
+                    vectors = source.Build(samples);
+                    if (vectors.Dimension != fusion.InputSize)
+                    {
+                        throw new ArgumentException($"the checkpoint's fusion expects {fusion.InputSize}-d vectors; encoder {r.GetValue(encoder)} gives {vectors.Dimension}");
+                    }
+                }
+
+                using (vectors)
+                {
+                    var collator = Collator.For(model, samples, tables, vectors);
+                    Split which = r.GetValue(split) switch { "train" => Split.Train, "valid" => Split.Valid, _ => Split.Test };
+                    SplitMetrics m = Trainer.Evaluate(model, collator, samples.RangeOf(which));
+                    var report = new
+                    {
+                        checkpoint = r.GetValue(checkpoint),
+                        backbone = config.Model.Fusion is null ? config.Model.Backbone : $"{config.Model.Backbone}+liber({config.Model.Fusion.Variant})",
+                        dataset = dataset.Source,
+                        split = r.GetValue(split),
+                        metrics = SplitReport.Of(m),
+                        seconds = Math.Round(sw.Elapsed.TotalSeconds, 3),
+                    };
+                    if (r.GetValue(json))
+                    {
+                        io.Output.WriteLine(JsonSerializer.Serialize(report, DataCommand.Json));
+                    }
+                    else
+                    {
+                        io.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{report.backbone} on {report.split} ({m.Samples:N0} samples): AUC {m.Auc:F4}, LogLoss {m.LogLoss:F4}, GAUC {m.Gauc:F4}"));
+                    }
+                }
+            }
+
+            return LiberCommand.Ok;
+        });
+        return cmd;
+    }
+}
