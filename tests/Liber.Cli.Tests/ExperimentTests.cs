@@ -154,4 +154,24 @@ public sealed class ExperimentTests : IDisposable
         Assert.All(curves, c => Assert.True(c.Calls.Zip(c.Calls.Skip(1)).All(p => p.First <= p.Second), "cumulative calls never fall"));
         Assert.Equal(partitions, CostCurves.Compute(ds, options, twoCall: false, points: 10)[0].Calls[^1]);
     }
+
+    [Fact]
+    public void The_checked_in_experiment_files_are_valid()
+    {
+        DirectoryInfo? root = new(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Liber.slnx")))
+        {
+            root = root.Parent;
+        }
+
+        Assert.NotNull(root);
+        string[] files = Directory.GetFiles(Path.Combine(root.FullName, "experiments"), "*.json");
+        Assert.NotEmpty(files);
+        foreach (string f in files)
+        {
+            ExperimentFile e = ExperimentFile.Load(f);
+            Assert.Equal(Path.GetFileNameWithoutExtension(f), e.Name);
+            Assert.NotEmpty(new ExperimentRunner(e, "runs", new CountingExecutor(), TextWriter.Null).Cells());
+        }
+    }
 }
