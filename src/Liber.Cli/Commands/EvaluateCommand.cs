@@ -19,17 +19,13 @@ public static class EvaluateCommand
         var cmd = new Command("evaluate", "evaluate a saved checkpoint (liber train --checkpoint DIR) on a split; a checkpoint with LIBER fusion rebuilds its vectors with the given --policy/--backend/--encoder options (from the caches when they are given)");
         var ds = new DatasetOptions();
         ds.AddTo(cmd);
-        var po = new PartitionCommand.PolicyOptions();
-        po.AddTo(cmd);
-        var llm = new LlmOptions();
-        llm.AddTo(cmd);
+        var chain = new LiberChainOptions();
+        chain.AddTo(cmd);
         var checkpoint = new Option<string>("--checkpoint") { Description = "checkpoint folder (model.bin, config.json, feature-map.json)", Required = true };
         var split = new Option<string>("--split") { Description = "train, valid or test", DefaultValueFactory = _ => "test" };
         split.AcceptOnlyFromAmong("train", "valid", "test");
-        var encoder = new Option<string>("--encoder") { Description = "knowledge encoder of the LIBER vectors: minilm, arctic-xs or openai", DefaultValueFactory = _ => "minilm" };
-        var embeddingCache = new Option<string?>("--embedding-cache") { Description = "SQLite embedding cache" };
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
-        foreach (Option o in new Option[] { checkpoint, split, encoder, embeddingCache, json })
+        foreach (Option o in new Option[] { checkpoint, split, json })
         {
             cmd.Options.Add(o);
         }
@@ -45,25 +41,14 @@ public static class EvaluateCommand
                 FeatureTables tables = FeatureTables.Build(samples, model.Map.MaxPartitions);
                 model.Map.RequireCompatible(tables.Map);
                 PartitionVectors? vectors = null;
-                using LlmBackend? backend = config.Model.Fusion is null ? null : llm.CreateBackend(r);
+                using LlmBackend? backend = config.Model.Fusion is null ? null : chain.Llm.CreateBackend(r);
                 if (config.Model.Fusion is { } fusion)
                 {
-                    using var source = new LiberVectorSource(
-                        new LiberPipelineOptions
-                        {
-                            Partition = po.Read(r),
-                            Learn = llm.ReadLearnOptions(r, dataset.Kind),
-                            LlmCache = r.GetValue(llm.Cache),
-                            Encoder = r.GetValue(encoder)!,
-                            EmbeddingCache = r.GetValue(embeddingCache),
-                            Variant = fusion.Variant,
-                        },
-                        () => backend!.Backend,
-                        r.GetValue(json) ? io.Error : io.Output);
+                    using LiberVectorSource source = chain.CreateSource(r, dataset, fusion.Variant, backend!, r.GetValue(json) ? io.Error : io.Output);
                     vectors = source.Build(samples);
                     if (vectors.Dimension != fusion.InputSize)
                     {
-                        throw new ArgumentException($"the checkpoint's fusion expects {fusion.InputSize}-d vectors; encoder {r.GetValue(encoder)} gives {vectors.Dimension}");
+                        throw new ArgumentException($"the checkpoint's fusion expects {fusion.InputSize}-d vectors; encoder {r.GetValue(chain.Encoder)} gives {vectors.Dimension}");
                     }
                 }
 

@@ -24,8 +24,8 @@ public static class TrainCommand
         var cmd = new Command("train", "train and evaluate a CTR backbone (AdamW, early stopping on validation AUC, test read once)");
         var ds = new DatasetOptions();
         ds.AddTo(cmd);
-        var po = new PartitionCommand.PolicyOptions();
-        po.AddTo(cmd);
+        var chain = new LiberChainOptions();
+        chain.AddTo(cmd);
         var backbone = new Option<string>("--backbone", "-b") { Description = "backbone: " + string.Join(", ", BackboneCatalog.All.Select(b => $"{b.Name} ({b.Description})")), Required = true };
         backbone.AcceptOnlyFromAmong([.. BackboneCatalog.Names]);
         var threads = new Option<int>("--threads") { Description = "intra-op threads (1: bit-identical runs)", DefaultValueFactory = _ => 1 };
@@ -36,17 +36,12 @@ public static class TrainCommand
         device.AcceptOnlyFromAmong("cpu", "cuda");
         var historyLength = new Option<int>("--history-length") { Description = "L: short-term history length", DefaultValueFactory = _ => 20 };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "folder for the trained model (state dict, config.json, feature-map.json)" };
-        var llm = new LlmOptions();
-        llm.AddTo(cmd);
         var liber = new Option<bool>("--liber") { Description = "add LIBER's fused interest vector: partitions (--policy ...) -> interest texts (--backend ...) -> encoder vectors (--encoder)" };
-        var encoder = new Option<string>("--encoder") { Description = "knowledge encoder: minilm, arctic-xs or openai", DefaultValueFactory = _ => "minilm" };
-        encoder.AcceptOnlyFromAmong("minilm", "arctic-xs", "openai");
-        var embeddingCache = new Option<string?>("--embedding-cache") { Description = "SQLite embedding cache: no text is encoded twice across runs" };
         var maxPartitions = new Option<int>("--max-partitions") { Description = "P: visible partitions per sample (the most recent with end < index)", DefaultValueFactory = _ => 32 };
         var fusion = new Option<string>("--fusion") { Description = "UIF variant: " + string.Join(", ", FusionOptions.Variants), DefaultValueFactory = _ => "attention" };
         fusion.AcceptOnlyFromAmong([.. FusionOptions.Variants]);
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
-        foreach (Option o in new Option[] { backbone, threads, epochs, batchSize, lr, device, historyLength, checkpoint, liber, fusion, encoder, embeddingCache, maxPartitions, json })
+        foreach (Option o in new Option[] { backbone, threads, epochs, batchSize, lr, device, historyLength, checkpoint, liber, fusion, maxPartitions, json })
         {
             cmd.Options.Add(o);
         }
@@ -71,19 +66,8 @@ public static class TrainCommand
 
             bool asJson = r.GetValue(json);
             var dataset = ds.Load(r);
-            using LlmBackend? backend = r.GetValue(liber) ? llm.CreateBackend(r) : null;
-            IPartitionVectorSource? source = backend is null ? null : new LiberVectorSource(
-                new LiberPipelineOptions
-                {
-                    Partition = po.Read(r),
-                    Learn = llm.ReadLearnOptions(r, dataset.Kind),
-                    LlmCache = r.GetValue(llm.Cache),
-                    Encoder = r.GetValue(encoder)!,
-                    EmbeddingCache = r.GetValue(embeddingCache),
-                    Variant = options.FusionVariant,
-                },
-                () => backend.Backend,
-                asJson ? io.Error : io.Output);
+            using LlmBackend? backend = r.GetValue(liber) ? chain.Llm.CreateBackend(r) : null;
+            using LiberVectorSource? source = backend is null ? null : chain.CreateSource(r, dataset, options.FusionVariant, backend, asJson ? io.Error : io.Output);
             RunOutcome outcome = TrainingRun.Execute(dataset, options, source, e =>
             {
                 if (!asJson)

@@ -1,0 +1,45 @@
+using System.CommandLine;
+using Liber.Cli.Pipeline;
+using Liber.Core.Data;
+
+namespace Liber.Cli.Commands;
+
+/// <summary>The options of LIBER's chain shared by the verbs that build partition vectors (train, evaluate): policy, UIL backend, encoder and caches.</summary>
+public sealed class LiberChainOptions
+{
+    /// <summary>Partition policy options.</summary>
+    public PartitionCommand.PolicyOptions Policy { get; } = new();
+
+    /// <summary>UIL options.</summary>
+    public LlmOptions Llm { get; } = new();
+
+    /// <summary>--encoder.</summary>
+    public Option<string> Encoder { get; } = new("--encoder") { Description = "knowledge encoder: minilm, arctic-xs or openai", DefaultValueFactory = _ => "minilm" };
+
+    /// <summary>--embedding-cache.</summary>
+    public Option<string?> EmbeddingCache { get; } = new("--embedding-cache") { Description = "SQLite embedding cache: no text is encoded twice across runs" };
+
+    /// <summary>Adds the options to a command.</summary>
+    public void AddTo(Command c)
+    {
+        Policy.AddTo(c);
+        Llm.AddTo(c);
+        Encoder.AcceptOnlyFromAmong("minilm", "arctic-xs", "openai");
+        c.Options.Add(Encoder);
+        c.Options.Add(EmbeddingCache);
+    }
+
+    /// <summary>The chain's vector source for a parse; it owns <paramref name="backend"/>'s lifetime only if the caller passes it nowhere else.</summary>
+    public LiberVectorSource CreateSource(ParseResult r, Dataset dataset, string variant, LlmBackend backend, TextWriter log) => new(
+        new LiberPipelineOptions
+        {
+            Partition = Policy.Read(r),
+            Learn = Llm.ReadLearnOptions(r, dataset.Kind),
+            LlmCache = r.GetValue(Llm.Cache),
+            Encoder = r.GetValue(Encoder)!,
+            EmbeddingCache = r.GetValue(EmbeddingCache),
+            Variant = variant,
+        },
+        () => backend.Backend,
+        log);
+}
