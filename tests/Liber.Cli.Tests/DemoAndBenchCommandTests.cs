@@ -17,8 +17,10 @@ public sealed class DemoAndBenchCommandTests : IDisposable
     [Fact]
     public void Demo_writes_its_report_folder()
     {
-        var (code, output, error) = CliRunner.Run("demo", "--out", _dir, "--users", "30", "--events-per-user", "50", "--epochs", "2", "--threads", "1");
+        var (code, output, error) = CliRunner.Run("demo", "--out", _dir, "--users", "30", "--events-per-user", "50", "--epochs", "2", "--threads", "1", "--json");
         Assert.True(code == 0, error);
+        Assert.InRange(JsonDocument.Parse(output).RootElement.GetProperty("backbone").GetProperty("test").GetProperty("auc").GetDouble(), 0, 1);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(Path.Combine(_dir, "attention.png"))[..4]);
         foreach (string f in new[] { "report.md", "results.json", "interests.jsonl", "attention.png" })
         {
             Assert.True(File.Exists(Path.Combine(_dir, f)), $"missing {f}");
@@ -33,7 +35,7 @@ public sealed class DemoAndBenchCommandTests : IDisposable
         string stats = Path.Combine(_dir, "dataset-stats.json");
         Assert.True(File.Exists(stats));
         Assert.Equal(30, JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("users").GetInt32());
-        Assert.Contains("synthetic", output, StringComparison.Ordinal);
+        Assert.Contains("synthetic", error, StringComparison.Ordinal);
         var partitions = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "partitions.json"))).RootElement;
         Assert.Equal(30, partitions.GetProperty("users").GetInt32());
         Assert.True(partitions.GetProperty("partitions").GetInt32() > 30 * 2);

@@ -115,7 +115,9 @@ public sealed class ExperimentTests : IDisposable
         Assert.Contains("| din | 2 | 0.7015 ± 0.0007 |", output, StringComparison.Ordinal);
         Assert.Contains("+9.93%", output, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(_dir, "rep", "report.md")));
-        Assert.True(new FileInfo(Path.Combine(_dir, "rep", "auc-synthetic.png")).Length > 1000);
+        byte[] png = File.ReadAllBytes(Path.Combine(_dir, "rep", "auc-synthetic.png"));
+        Assert.True(png.Length > 1000);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A], png[..8]);
         Assert.Equal(9.93, ExperimentReport.RelaImpr(0.7215, 0.7015), 2);
     }
 

@@ -36,7 +36,8 @@ public static class DemoCommand
         llm.AddTo(demo);
         var po = new PartitionCommand.PolicyOptions();
         po.AddTo(demo);
-        foreach (Option o in new Option[] { outDir, users, events, seed, epochs, threads, backbone })
+        var json = new Option<bool>("--json") { Description = "print results.json (metrics, LLM cost, timing) instead of progress lines" };
+        foreach (Option o in new Option[] { outDir, users, events, seed, epochs, threads, backbone, json })
         {
             demo.Options.Add(o);
         }
@@ -44,13 +45,16 @@ public static class DemoCommand
         demo.SetAction(r =>
         {
             var sw = System.Diagnostics.Stopwatch.StartNew();
+            bool asJson = r.GetValue(json);
+            TextWriter stdout = io.Output;
+            CommandIo log = asJson ? io with { Output = io.Error } : io;
             string dir = r.GetValue(outDir) ?? "liber-demo";
             Directory.CreateDirectory(dir);
             var dataset = DatasetReaders.Load("synthetic", new DatasetRequest(null) { Synthetic = new() { Users = r.GetValue(users), MeanEvents = r.GetValue(events), Seed = r.GetValue(seed) } });
             var streams = UserStreams.Build(dataset);
             var samples = SampleSet.Build(streams);
             var stats = DatasetStats.Of(samples);
-            DataCommand.WriteTable(io.Output, stats);
+            DataCommand.WriteTable(log.Output, stats);
             File.WriteAllText(Path.Combine(dir, "dataset-stats.json"), JsonSerializer.Serialize(stats, DataCommand.Json));
 
             PartitionOptions popts = po.Read(r);
@@ -58,7 +62,7 @@ public static class DemoCommand
             var set = PartitionSet.Build(streams, PartitionPolicies.Create(popts), popts.Caps, features);
             var partitions = PartitionSummary.Of(streams, set, 0);
             File.WriteAllText(Path.Combine(dir, "partitions.json"), JsonSerializer.Serialize(partitions, DataCommand.Json));
-            io.Output.WriteLine($"UBSP {partitions.Policy}: {partitions.Partitions:N0} partitions, {partitions.EventsInCaches:N0} events still in short-term caches.");
+            log.Output.WriteLine($"UBSP {partitions.Policy}: {partitions.Partitions:N0} partitions, {partitions.EventsInCaches:N0} events still in short-term caches.");
 
             LearnOptions learn = llm.ReadLearnOptions(r, dataset.Kind);
             using LlmBackend backend = llm.CreateBackend(r);
@@ -71,18 +75,18 @@ public static class DemoCommand
                     EmbeddingCache = Path.Combine(dir, "embedding-cache.db"),
                 },
                 () => backend.Backend,
-                io.Output);
+                log.Output);
             var run = new RunOptions
             {
                 Backbone = r.GetValue(backbone)!,
                 Threads = r.GetValue(threads),
                 Training = new TrainOptions { Epochs = r.GetValue(epochs), Seed = r.GetValue(seed) },
             };
-            void Epoch(string name, EpochRecord e) => io.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} epoch {e.Epoch}: loss {e.TrainLoss:F4}, valid AUC {e.Valid.Auc:F4}, {e.SamplesPerSecond:N0} samples/s"));
+            void Epoch(string name, EpochRecord e) => log.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} epoch {e.Epoch}: loss {e.TrainLoss:F4}, valid AUC {e.Valid.Auc:F4}, {e.SamplesPerSecond:N0} samples/s"));
 
-            io.Output.WriteLine($"training {run.Backbone} without LIBER ...");
+            log.Output.WriteLine($"training {run.Backbone} without LIBER ...");
             RunOutcome plain = TrainingRun.Execute(dataset, run, null, e => Epoch(run.Backbone, e));
-            io.Output.WriteLine($"training {run.Backbone} with LIBER (UBSP -> UIL {backend.Backend.Name} -> MiniLM -> UIF attention) ...");
+            log.Output.WriteLine($"training {run.Backbone} with LIBER (UBSP -> UIL {backend.Backend.Name} -> MiniLM -> UIF attention) ...");
             Attention? attention = null;
             RunOutcome fused = TrainingRun.Execute(dataset, run, source, e => Epoch(run.Backbone + "+liber", e), (model, collator) => attention = PickAttention(model, collator, samples, source));
 
@@ -106,12 +110,19 @@ public static class DemoCommand
                 },
                 seconds = Math.Round(sw.Elapsed.TotalSeconds, 1),
             };
-            File.WriteAllText(Path.Combine(dir, "results.json"), JsonSerializer.Serialize(results, DataCommand.Json));
+            string resultsJson = JsonSerializer.Serialize(results, DataCommand.Json);
+            File.WriteAllText(Path.Combine(dir, "results.json"), resultsJson);
+
             string report = Report(dir, results.backbone, results.liber, estimate, backend.Backend.Name, source, attention, sw.Elapsed.TotalSeconds, dataset.Source);
             File.WriteAllText(Path.Combine(dir, "report.md"), report);
-            io.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{run.Backbone}: test AUC {results.backbone.Test.Auc:F4}; {run.Backbone}+LIBER: test AUC {results.liber.Test.Auc:F4} (GAUC {results.backbone.Test.Gauc:F4} -> {results.liber.Test.Gauc:F4})"));
-            io.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"LLM calls: LIBER {estimate.LiberCalls:N0} vs {estimate.NaivePerEventCalls:N0} re-summarising at every event ({(double)estimate.NaivePerEventCalls / Math.Max(1, estimate.LiberCalls):F1}x fewer)"));
-            io.Output.WriteLine($"Done in {sw.Elapsed.TotalSeconds:F0} s; report in {Path.Combine(dir, "report.md")}");
+            log.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{run.Backbone}: test AUC {results.backbone.Test.Auc:F4}; {run.Backbone}+LIBER: test AUC {results.liber.Test.Auc:F4} (GAUC {results.backbone.Test.Gauc:F4} -> {results.liber.Test.Gauc:F4})"));
+            log.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"LLM calls: LIBER {estimate.LiberCalls:N0} vs {estimate.NaivePerEventCalls:N0} re-summarising at every event ({(double)estimate.NaivePerEventCalls / Math.Max(1, estimate.LiberCalls):F1}x fewer)"));
+            log.Output.WriteLine($"Done in {sw.Elapsed.TotalSeconds:F0} s; report in {Path.Combine(dir, "report.md")}");
+            if (asJson)
+            {
+                stdout.WriteLine(resultsJson);
+            }
+
             return LiberCommand.Ok;
         });
         return demo;
