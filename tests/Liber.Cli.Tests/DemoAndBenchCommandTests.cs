@@ -79,4 +79,17 @@ public sealed class DemoAndBenchCommandTests : IDisposable
         Assert.Equal(["deepfm", "deepfm+liber"], rows.Select(r => r.GetProperty("Backbone").GetString()));
         Assert.All(rows, r => Assert.True(r.GetProperty("SamplesPerSecond").GetDouble() > 0));
     }
+
+    [Fact]
+    public async Task Demo_with_an_endpoint_uses_the_llm_server()
+    {
+        await using var stub = new Liber.Interests.Benchmarks.OpenAiStubServer();
+        var (code, output, error) = CliRunner.Run("demo", "--out", _dir, "--users", "12", "--events-per-user", "45", "--epochs", "1", "--threads", "1",
+            "--endpoint", stub.Endpoint.ToString(), "--model", "stub-model", "--json");
+        Assert.True(code == 0, error);
+        Assert.True(stub.RequestCount > 0);
+        JsonElement j = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(stub.RequestCount, j.GetProperty("liber").GetProperty("liber").GetProperty("accounting").GetProperty("llm_calls").GetInt64());
+        Assert.Contains("**openai** backend", File.ReadAllText(Path.Combine(_dir, "report.md")), StringComparison.Ordinal);
+    }
 }

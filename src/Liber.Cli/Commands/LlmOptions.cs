@@ -48,7 +48,7 @@ public sealed class LlmOptions
     public Option<string> Backend { get; } = new("--backend") { Description = "UIL backend: template (offline default: deterministic statistics writer, no LLM), openai (any OpenAI-compatible server) or llama (local GGUF via LLamaSharp)", DefaultValueFactory = _ => "template" };
 
     /// <summary>--endpoint.</summary>
-    public Option<string?> Endpoint { get; } = new("--endpoint") { Description = "openai: base URL, e.g. http://127.0.0.1:8000/v1 (API key from --api-key-file, else LIBER_LLM_API_KEY, else OPENAI_API_KEY, else none)" };
+    public Option<string?> Endpoint { get; } = new("--endpoint") { Description = "openai: base URL, e.g. http://127.0.0.1:8000/v1 (implies --backend openai; API key from --api-key-file, else LIBER_LLM_API_KEY, else OPENAI_API_KEY, else none)" };
 
     /// <summary>--model.</summary>
     public Option<string?> Model { get; } = new("--model") { Description = "openai: model name" };
@@ -118,7 +118,7 @@ public sealed class LlmOptions
     /// <summary>The UIL options of a parse for a data set kind.</summary>
     public LearnOptions ReadLearnOptions(ParseResult r, string datasetKind)
     {
-        string kind = r.GetValue(Backend) ?? "template";
+        string kind = BackendKind(r);
         var options = new LearnOptions
         {
             Mode = r.GetValue(Mode) == "one-call" ? LearnMode.OneCall : LearnMode.TwoCall,
@@ -133,7 +133,11 @@ public sealed class LlmOptions
         return options;
     }
 
+    /// <summary>The backend a parse names: <c>--backend</c>, or openai when only <c>--endpoint</c> is given.</summary>
+    public string BackendKind(ParseResult r) =>
+        r.GetResult(Backend) is null or { Implicit: true } && r.GetValue(Endpoint) is not null ? "openai" : r.GetValue(Backend) ?? "template";
+
     /// <summary>Creates the backend a parse names.</summary>
     public LlmBackend CreateBackend(ParseResult r) =>
-        LlmBackend.Create(r.GetValue(Backend) ?? "template", r.GetValue(Endpoint), r.GetValue(Model), r.GetValue(KeyFile), r.GetValue(Gguf), r.GetValue(LlamaThreads), TimeSpan.FromSeconds(r.GetValue(Timeout)));
+        LlmBackend.Create(BackendKind(r), r.GetValue(Endpoint), r.GetValue(Model), r.GetValue(KeyFile), r.GetValue(Gguf), r.GetValue(LlamaThreads), TimeSpan.FromSeconds(r.GetValue(Timeout)));
 }
