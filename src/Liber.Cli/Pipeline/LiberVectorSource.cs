@@ -81,7 +81,7 @@ public sealed class LiberVectorSource(LiberPipelineOptions options, Func<Interes
         using (ResponseCache? cache = options.LlmCache is null ? null : new ResponseCache(options.LlmCache))
         {
             var learner = new InterestLearner(streams, b, options.Learn with { Mode = single ? LearnMode.TwoCall : options.Learn.Mode }, cache);
-            learned = learner.RunAsync(set).GetAwaiter().GetResult();
+            learned = learner.RunAsync(set, Every<LearnProgress>(p => (p.Finished, p.Total), p => $"liber: interest texts {p.Finished:N0}/{p.Total:N0} ({p.LlmCalls:N0} LLM calls, {p.CacheHits:N0} cache hits, {p.Failures:N0} failures)")).GetAwaiter().GetResult();
         }
 
         Texts = learned.Texts;
@@ -103,7 +103,7 @@ public sealed class LiberVectorSource(LiberPipelineOptions options, Func<Interes
         EncodeResult encoded;
         using (KnowledgeEncoder encoder = KnowledgeEncoder.Create(options.Encoder, options.EmbeddingCache, new KnowledgeEncoderOptions { EmptyTexts = EmptyTextPolicy.ZeroVector }))
         {
-            encoded = encoder.EncodeAsync(texts).GetAwaiter().GetResult();
+            encoded = encoder.EncodeAsync(texts, Every<EncodeProgress>(p => (p.Done, p.Total), p => $"liber: encoded {p.Done:N0}/{p.Total:N0} texts ({p.Encoded:N0} by the model, the rest from the cache or empty)")).GetAwaiter().GetResult();
         }
 
         int d = encoded.Vectors.Dimension;
@@ -139,6 +139,34 @@ public sealed class LiberVectorSource(LiberPipelineOptions options, Func<Interes
         }
 
         return PartitionVectors.FromPartitions(set, all[..(n * d)], all[(n * d)..], d);
+    }
+
+    /// <summary>
+    /// A progress sink that writes a plain line to the log at every further tenth of the work, so that long steps stay
+    /// visible in logs and pipes. It reports synchronously on the reporting thread (under a lock), never after the
+    /// step has returned.
+    /// </summary>
+    private TenthsProgress<T>? Every<T>(Func<T, (long Done, long Total)> measure, Func<T, string> line) =>
+        log is null ? null : new TenthsProgress<T>(log, measure, line);
+
+    private sealed class TenthsProgress<T>(TextWriter log, Func<T, (long Done, long Total)> measure, Func<T, string> line) : IProgress<T>
+    {
+        private readonly object _gate = new();
+        private long _lastTenth = -1;
+
+        public void Report(T value)
+        {
+            (long done, long total) = measure(value);
+            long tenth = total <= 0 ? 10 : done * 10 / total;
+            lock (_gate)
+            {
+                if (tenth > _lastTenth)
+                {
+                    _lastTenth = tenth;
+                    log.WriteLine(line(value));
+                }
+            }
+        }
     }
 
     /// <summary>
