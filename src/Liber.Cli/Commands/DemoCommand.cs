@@ -66,32 +66,37 @@ public static class DemoCommand
 
             LearnOptions learn = llm.ReadLearnOptions(r, dataset.Kind);
             using LlmBackend backend = llm.CreateBackend(r);
-            var source = new LiberVectorSource(
-                new LiberPipelineOptions
-                {
-                    Partition = popts,
-                    Learn = learn,
-                    LlmCache = r.GetValue(llm.Cache) ?? Path.Combine(dir, "llm-cache.db"),
-                    EmbeddingCache = Path.Combine(dir, "embedding-cache.db"),
-                },
-                () => backend.Backend,
-                log.Output);
             var run = new RunOptions
             {
                 Backbone = r.GetValue(backbone)!,
                 Threads = r.GetValue(threads),
                 Training = new TrainOptions { Epochs = r.GetValue(epochs), Seed = r.GetValue(seed) },
             };
-            void Epoch(string name, EpochRecord e) => log.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} epoch {e.Epoch}: loss {e.TrainLoss:F4}, valid AUC {e.Valid.Auc:F4}, {e.SamplesPerSecond:N0} samples/s"));
-
-            log.Output.WriteLine($"training {run.Backbone} without LIBER ...");
-            RunOutcome plain = TrainingRun.Execute(dataset, run, null, e => Epoch(run.Backbone, e));
-            log.Output.WriteLine($"training {run.Backbone} with LIBER (UBSP -> UIL {backend.Backend.Name} -> MiniLM -> UIF attention) ...");
             Attention? attention = null;
-            RunOutcome fused = TrainingRun.Execute(dataset, run, source, e => Epoch(run.Backbone + "+liber", e), (model, collator) => attention = PickAttention(model, collator, samples, source));
+            LiberVectorSource? source = null;
+            int total = run.Training.Epochs * 2;
+            (RunOutcome plain, RunOutcome fused) = ConsoleProgress.Run(log, "demo", total, step =>
+            {
+                void Epoch(string name, int offset, EpochRecord e) => step.Report(offset + e.Epoch, string.Create(CultureInfo.InvariantCulture, $"{name} epoch {e.Epoch}: loss {e.TrainLoss:F4}, valid AUC {e.Valid.Auc:F4}, {e.SamplesPerSecond:N0} samples/s"));
+                source = new LiberVectorSource(
+                    new LiberPipelineOptions
+                    {
+                        Partition = popts,
+                        Learn = learn,
+                        LlmCache = r.GetValue(llm.Cache) ?? Path.Combine(dir, "llm-cache.db"),
+                        EmbeddingCache = Path.Combine(dir, "embedding-cache.db"),
+                    },
+                    () => backend.Backend,
+                    step.Log);
+                step.Log.WriteLine($"training {run.Backbone} without LIBER ...");
+                RunOutcome p = TrainingRun.Execute(dataset, run, null, e => Epoch(run.Backbone, 0, e));
+                step.Log.WriteLine($"training {run.Backbone} with LIBER (UBSP -> UIL {backend.Backend.Name} -> MiniLM -> UIF attention) ...");
+                RunOutcome f = TrainingRun.Execute(dataset, run, source, e => Epoch(run.Backbone + "+liber", run.Training.Epochs, e), (model, collator) => attention = PickAttention(model, collator, samples, source));
+                return (p, f);
+            });
 
-            InterestTextsFile.Write(Path.Combine(dir, "interests.jsonl"), source.Texts!);
-            var estimate = EfficiencyEstimate.Compute(streams, source.Partitions!, new PromptRenderer(streams, PromptTemplates.Load(learn.Domain)), new Cl100kTokenCounter(), learn.Mode);
+            InterestTextsFile.Write(Path.Combine(dir, "interests.jsonl"), source!.Texts!);
+            var estimate = EfficiencyEstimate.Compute(streams, source!.Partitions!, new PromptRenderer(streams, PromptTemplates.Load(learn.Domain)), new Cl100kTokenCounter(), learn.Mode);
             var results = new
             {
                 machine = BenchCommand.Machine(),

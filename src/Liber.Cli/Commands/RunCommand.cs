@@ -58,9 +58,10 @@ public static class RunCommand
             ExperimentFile file = ExperimentFile.Load(r.GetValue(config)!);
             string root = r.GetValue(output)!;
             bool asJson = r.GetValue(json);
-            var runner = new ExperimentRunner(file, root, Executor(Path.Combine(root, file.Name)), asJson ? io.Error : io.Output);
+            CommandIo progress = asJson ? io with { Output = io.Error } : io;
             if (r.GetValue(list))
             {
+                var runner = new ExperimentRunner(file, root, Executor(Path.Combine(root, file.Name)), TextWriter.Null);
                 var cells = runner.Cells().Select(c => new
                 {
                     label = c.Label(),
@@ -83,7 +84,9 @@ public static class RunCommand
                 return LiberCommand.Ok;
             }
 
-            GridOutcome outcome = runner.Run();
+            var experimentDir = Path.Combine(root, file.Name);
+            GridOutcome outcome = ConsoleProgress.Run(progress, file.Name, new ExperimentRunner(file, root, Executor(experimentDir), TextWriter.Null).Cells().Count, step =>
+                new ExperimentRunner(file, root, Executor(experimentDir), step.Log) { CellDone = (k, n, label) => step.Report(k, $"{k}/{n} runs done ({label})") }.Run());
             if (asJson)
             {
                 io.Output.WriteLine(JsonSerializer.Serialize(new { experiment = file.Name, runs = outcome.Runs, executed = outcome.Executed, reused = outcome.Reused, directory = outcome.Directory }, DataCommand.Json));

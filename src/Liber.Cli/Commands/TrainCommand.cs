@@ -67,13 +67,13 @@ public static class TrainCommand
             bool asJson = r.GetValue(json);
             var dataset = ds.Load(r);
             using LlmBackend? backend = r.GetValue(liber) ? chain.Llm.CreateBackend(r) : null;
-            using LiberVectorSource? source = backend is null ? null : chain.CreateSource(r, dataset, options.FusionVariant, backend, asJson ? io.Error : io.Output);
-            RunOutcome outcome = TrainingRun.Execute(dataset, options, source, e =>
+            CommandIo progress = asJson ? io with { Output = io.Error } : io;
+            RunOutcome outcome = ConsoleProgress.Run(progress, $"{options.Backbone}{(backend is null ? "" : "+liber")}", options.Training.Epochs, step =>
             {
-                if (!asJson)
-                {
-                    io.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {e.Epoch}: loss {e.TrainLoss:F4}, valid AUC {e.Valid.Auc:F4} logloss {e.Valid.LogLoss:F4} GAUC {e.Valid.Gauc:F4}, {e.SamplesPerSecond:N0} samples/s"));
-                }
+                using LiberVectorSource? source = backend is null ? null : chain.CreateSource(r, dataset, options.FusionVariant, backend, step.Log);
+                return TrainingRun.Execute(dataset, options, source, e => step.Report(e.Epoch, string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"epoch {e.Epoch}: loss {e.TrainLoss:F4}, valid AUC {e.Valid.Auc:F4} logloss {e.Valid.LogLoss:F4} GAUC {e.Valid.Gauc:F4}, {e.SamplesPerSecond:N0} samples/s")));
             });
             var report = TrainReport.Of(outcome, dataset.Kind, options);
             if (asJson)

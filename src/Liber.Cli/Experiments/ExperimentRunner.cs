@@ -100,6 +100,9 @@ public sealed class ExperimentRunner(ExperimentFile file, string outputRoot, IRu
     /// <summary>The experiment's output folder.</summary>
     public string Directory => Path.Combine(outputRoot, file.Name);
 
+    /// <summary>Called after each cell (ordinal from 1, cells, label) is done or found finished.</summary>
+    public Action<int, int, string>? CellDone { get; init; }
+
     /// <summary>Every cell of the grid, in a stable order.</summary>
     public IReadOnlyList<RunSpec> Cells()
     {
@@ -162,6 +165,7 @@ public sealed class ExperimentRunner(ExperimentFile file, string outputRoot, IRu
             {
                 reused++;
                 progress.WriteLine($"[{i + 1}/{cells.Count}] {spec.Label()}: finished earlier, not repeated ({dir})");
+                CellDone?.Invoke(i + 1, cells.Count, spec.Label());
                 continue;
             }
 
@@ -191,6 +195,7 @@ public sealed class ExperimentRunner(ExperimentFile file, string outputRoot, IRu
             }
 
             executed++;
+            CellDone?.Invoke(i + 1, cells.Count, spec.Label());
         }
 
         return new GridOutcome(cells.Count, executed, reused, Directory);
