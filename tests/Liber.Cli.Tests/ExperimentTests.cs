@@ -26,7 +26,8 @@ public sealed class ExperimentTests : IDisposable
         {
             Ran.Add(spec.Label());
             double auc = 0.7 + (spec.Liber is null ? 0 : 0.02) + (spec.Seed * 0.001);
-            return JsonSerializer.SerializeToElement(new { test = new { auc, logloss = 0.5, gauc = auc - 0.05 }, best_epoch = 1, seconds = 1.0, train_samples_per_second = 100.0 });
+            object? attention = spec.Liber is null ? null : new { user = 3, index = 40, target = "an item", partitions = new[] { 0, 1, 2 }, weights = new[] { 0.2, 0.3, 0.5 } };
+            return JsonSerializer.SerializeToElement(new { test = new { auc, logloss = 0.5, gauc = auc - 0.05 }, best_epoch = 1, seconds = 1.0, train_samples_per_second = 100.0, attention });
         }
     }
 
@@ -118,6 +119,8 @@ public sealed class ExperimentTests : IDisposable
         byte[] png = File.ReadAllBytes(Path.Combine(_dir, "rep", "auc-synthetic.png"));
         Assert.True(png.Length > 1000);
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A], png[..8]);
+        Assert.True(new FileInfo(Path.Combine(_dir, "rep", "attention-synthetic.png")).Length > 1000);
+        Assert.Contains("UIF attention of one test sample", output, StringComparison.Ordinal);
         Assert.Equal(9.93, ExperimentReport.RelaImpr(0.7215, 0.7015), 2);
     }
 
@@ -155,6 +158,15 @@ public sealed class ExperimentTests : IDisposable
         Assert.Equal(streams.UserCount, curves[2].Calls[^1]);
         Assert.All(curves, c => Assert.True(c.Calls.Zip(c.Calls.Skip(1)).All(p => p.First <= p.Second), "cumulative calls never fall"));
         Assert.Equal(partitions, CostCurves.Compute(ds, options, twoCall: false, points: 10)[0].Calls[^1]);
+
+        // Tokens: LIBER reads each partition once (plus fixed parts); the per-event strategy rereads the history.
+        var tokens = CostCurves.ComputeTokens(ds, options, twoCall: false, points: 10);
+        var features = Liber.Core.Partitioning.ItemFeatures.Build(ds, new Liber.Core.Partitioning.Cl100kTokenCounter());
+        var set = Liber.Core.Partitioning.PartitionSet.Build(streams, new Liber.Core.Partitioning.CountPolicy(10), new Liber.Core.Partitioning.PartitionCaps(), features);
+        double expected = set.All.Sum(p => p.PromptTokens + CostCurves.CallOverheadTokens + (p.Number > 0 ? CostCurves.SummaryTokens : 0));
+        Assert.Equal(expected, tokens[0].Calls[^1]);
+        Assert.True(tokens[1].Calls[^1] > 5 * tokens[0].Calls[^1]);
+        Assert.All(tokens, c => Assert.True(c.Calls.Zip(c.Calls.Skip(1)).All(p => p.First <= p.Second)));
     }
 
     [Fact]

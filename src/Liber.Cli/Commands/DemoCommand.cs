@@ -72,7 +72,7 @@ public static class DemoCommand
                 Threads = r.GetValue(threads),
                 Training = new TrainOptions { Epochs = r.GetValue(epochs), Seed = r.GetValue(seed) },
             };
-            Attention? attention = null;
+            AttentionProbe? attention = null;
             LiberVectorSource? source = null;
             int total = run.Training.Epochs * 2;
             (RunOutcome plain, RunOutcome fused) = ConsoleProgress.Run(log, "demo", total, step =>
@@ -91,7 +91,7 @@ public static class DemoCommand
                 step.Log.WriteLine($"training {run.Backbone} without LIBER ...");
                 RunOutcome p = TrainingRun.Execute(dataset, run, null, e => Epoch(run.Backbone, 0, e));
                 step.Log.WriteLine($"training {run.Backbone} with LIBER (UBSP -> UIL {backend.Backend.Name} -> MiniLM -> UIF attention) ...");
-                RunOutcome f = TrainingRun.Execute(dataset, run, source, e => Epoch(run.Backbone + "+liber", run.Training.Epochs, e), (model, collator) => attention = PickAttention(model, collator, samples, source));
+                RunOutcome f = TrainingRun.Execute(dataset, run, source, e => Epoch(run.Backbone + "+liber", run.Training.Epochs, e), (model, collator) => attention = AttentionProbe.Pick(model, collator, samples, source!.Partitions!));
                 return (p, f);
             });
 
@@ -133,49 +133,7 @@ public static class DemoCommand
         return demo;
     }
 
-    /// <summary>One sample's attention over its visible partitions.</summary>
-    private sealed record Attention(int User, int Index, string Target, IReadOnlyList<(Partition Partition, float Weight)> Weights);
-
-    /// <summary>The test sample whose user sees the most partitions (ties: the earliest), with its attention weights.</summary>
-    private static Attention? PickAttention(Models.CtrModel model, Models.Features.Collator collator, SampleSet samples, LiberVectorSource source)
-    {
-        PartitionSet set = source.Partitions!;
-        Range test = samples.RangeOf(Split.Test);
-        int best = -1, bestCount = 0;
-        for (int o = test.Start.Value; o < test.End.Value; o++)
-        {
-            (int user, int index, _) = samples[o];
-            int k = Math.Min(8, set.VisibleCount(user, index));
-            if (k > bestCount)
-            {
-                (best, bestCount) = (o, k);
-            }
-        }
-
-        if (best < 0)
-        {
-            return null;
-        }
-
-        float[]? w = model.FusionWeights(collator, best);
-        (int u, int i, int row) = samples[best];
-        if (w is null)
-        {
-            return null;
-        }
-
-        ReadOnlySpan<Partition> visible = set.Visible(u, i, w.Length);
-        var pairs = new List<(Partition, float)>();
-        for (int k = 0; k < visible.Length && k < w.Length; k++)
-        {
-            pairs.Add((visible[k], w[k]));
-        }
-
-        var item = samples.Streams.Dataset.Catalog[samples.Streams.Items[row]];
-        return new Attention(u, i, $"{item.Title} ({string.Join(", ", item.Categories)})", pairs);
-    }
-
-    private static string Report(string dir, TrainReport plain, TrainReport fused, EfficiencyEstimate e, string backendName, LiberVectorSource source, Attention? attention, double seconds, string dataset)
+    private static string Report(string dir, TrainReport plain, TrainReport fused, EfficiencyEstimate e, string backendName, LiberVectorSource source, AttentionProbe? attention, double seconds, string dataset)
     {
         var inv = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
@@ -205,14 +163,16 @@ public static class DemoCommand
             md.AppendLine(inv, $"## One user: user {attention.User}, test sample at index {attention.Index}").AppendLine();
             md.AppendLine(inv, $"Target item: {attention.Target}. UIF's attention over the partitions this sample may see (end < {attention.Index}):").AppendLine();
             md.AppendLine("| partition | events | attention | summary | shift |").AppendLine("|---|---|---|---|---|");
-            foreach ((Partition p, float w) in attention.Weights)
+            ReadOnlySpan<Partition> ofUser = source.Partitions!.Of(attention.User);
+            for (int k = 0; k < attention.Partitions.Count; k++)
             {
+                Partition p = ofUser[attention.Partitions[k]];
                 string summary = Cell(source.Texts!.Summary(p.User, p.Number));
                 string shift = Cell(source.Texts!.Shift(p.User, p.Number));
-                md.AppendLine(inv, $"| {p.Number} | [{p.Start}, {p.End}] | {w:F3} | {summary} | {shift} |");
+                md.AppendLine(inv, $"| {p.Number} | [{p.Start}, {p.End}] | {attention.Weights[k]:F3} | {summary} | {shift} |");
             }
 
-            ExperimentReport.AttentionChart([.. attention.Weights.Select(x => (double)x.Weight)], [.. attention.Weights.Select(x => $"p{x.Partition.Number}")], Path.Combine(dir, "attention.png"), $"UIF attention of user {attention.User} for {attention.Target}");
+            ExperimentReport.AttentionChart([.. attention.Weights.Select(x => (double)x)], [.. attention.Partitions.Select(x => $"p{x}")], Path.Combine(dir, "attention.png"), $"UIF attention of user {attention.User} for {attention.Target}");
             md.AppendLine().AppendLine("![attention](attention.png)").AppendLine();
         }
 

@@ -41,14 +41,18 @@ public static class ReportCommand
                     string name = $"llm-calls-{Slug(g.Key.Item1)}-{g.Key.Item2}-{g.Key.Item3}.png";
                     ExperimentReport.CostChart(curves, Path.Combine(outDir, name), $"LLM calls as the stream grows: {g.Key.Item1}");
                     charts.Add(name);
+                    var tokenCurves = CostCurves.ComputeTokens(dataset, ToOptions(first.Spec.Liber!), first.Spec.Liber!.Mode == "two-call");
+                    string tokenName = $"prompt-tokens-{Slug(g.Key.Item1)}-{g.Key.Item2}-{g.Key.Item3}.png";
+                    ExperimentReport.CostChart(tokenCurves, Path.Combine(outDir, tokenName), $"Prompt tokens as the stream grows (estimate): {g.Key.Item1}", "prompt tokens");
+                    charts.Add(tokenName);
                     extra.AppendLine(CultureInfo.InvariantCulture, $"## LLM calls: {g.Key.Item1}, {g.Key.Item2}, {g.Key.Item3}").AppendLine();
-                    extra.AppendLine("| strategy | calls over the whole stream |").AppendLine("|---|---|");
-                    foreach (var (label, _, calls) in curves)
+                    extra.AppendLine("| strategy | calls over the whole stream | prompt tokens (estimate) |").AppendLine("|---|---|---|");
+                    for (int c = 0; c < curves.Count; c++)
                     {
-                        extra.AppendLine(CultureInfo.InvariantCulture, $"| {label} | {calls[^1]:N0} |");
+                        extra.AppendLine(CultureInfo.InvariantCulture, $"| {curves[c].Label} | {curves[c].Calls[^1]:N0} | {tokenCurves[c].Calls[^1]:N0} |");
                     }
 
-                    extra.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"![LLM calls]({name})").AppendLine();
+                    extra.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"![LLM calls]({name}) ![prompt tokens]({tokenName})").AppendLine();
                 }
 
                 text += extra.ToString();

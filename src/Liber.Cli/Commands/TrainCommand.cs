@@ -152,6 +152,11 @@ public sealed record TrainReport
     /// <summary>LIBER's vector source and its LLM/encoder accounting, or null.</summary>
     [JsonPropertyName("liber")] public IReadOnlyDictionary<string, object>? Liber { get; init; }
 
+    /// <summary>UIF's attention of one test sample over its visible partitions (experiment runs with attention fusion), or null.</summary>
+    [JsonPropertyName("attention")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Pipeline.AttentionProbe? Attention { get; init; }
+
     /// <summary>Builds the report of a run.</summary>
     public static TrainReport Of(RunOutcome o, string dataset, RunOptions options) => new()
     {

@@ -142,6 +142,17 @@ public static class ExperimentReport
             }
 
             md.AppendLine();
+            if (byData.FirstOrDefault(r => r.Result.TryGetProperty("attention", out JsonElement a) && a.ValueKind == JsonValueKind.Object) is { } withAttention)
+            {
+                JsonElement a = withAttention.Result.GetProperty("attention");
+                double[] weights = [.. a.GetProperty("weights").EnumerateArray().Select(x => x.GetDouble())];
+                string[] labels = [.. a.GetProperty("partitions").EnumerateArray().Select(x => $"p{x.GetInt32()}")];
+                string attentionChart = $"attention-{Slug(byData.Key)}.png";
+                AttentionChart(weights, labels, Path.Combine(outDir, attentionChart), $"UIF attention, user {a.GetProperty("user").GetInt32()} at index {a.GetProperty("index").GetInt32()} ({withAttention.Spec.Label()})");
+                md.AppendLine(inv, $"UIF attention of one test sample over its visible partitions (run {withAttention.Spec.Label()}, target {a.GetProperty("target").GetString()}):").AppendLine();
+                md.AppendLine(inv, $"![attention over partitions]({attentionChart})").AppendLine();
+            }
+
             string chart = $"auc-{Slug(byData.Key)}.png";
             AucChart(byData.ToList(), Path.Combine(outDir, chart), byData.Key);
             md.AppendLine(inv, $"![AUC by backbone, {byData.Key}]({chart})").AppendLine();
@@ -206,8 +217,8 @@ public static class ExperimentReport
         plot.SavePng(path, 900, 520);
     }
 
-    /// <summary>Cumulative LLM calls as the event stream grows, for LIBER and the naive strategies (log10 scale).</summary>
-    public static void CostChart(IReadOnlyList<(string Label, double[] Events, double[] Calls)> series, string path, string title)
+    /// <summary>Cumulative LLM calls (or prompt tokens) as the event stream grows, for LIBER and the naive strategies (log10 scale).</summary>
+    public static void CostChart(IReadOnlyList<(string Label, double[] Events, double[] Calls)> series, string path, string title, string unit = "LLM calls")
     {
         var plot = new Plot();
         foreach ((string label, double[] events, double[] calls) in series)
@@ -218,7 +229,7 @@ public static class ExperimentReport
 
         plot.Title(title);
         plot.XLabel("events in the stream so far");
-        plot.YLabel("log10(cumulative LLM calls)");
+        plot.YLabel($"log10(cumulative {unit})");
         plot.ShowLegend(Edge.Bottom);
         plot.SavePng(path, 900, 520);
     }

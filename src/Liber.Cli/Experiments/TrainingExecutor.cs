@@ -37,10 +37,20 @@ public sealed class TrainingExecutor(Func<RunSpec, TextWriter, IPartitionVectorS
         BackboneCatalog.Get(spec.Backbone);
         IPartitionVectorSource? source = spec.Liber is null ? null : liberSource(spec, log);
         using IDisposable? owned = source as IDisposable;
-        RunOutcome outcome = TrainingRun.Execute(dataset, options, source, e => log.WriteLine(string.Create(
-            CultureInfo.InvariantCulture,
-            $"epoch {e.Epoch}: loss {e.TrainLoss:F4}, valid AUC {e.Valid.Auc:F4} logloss {e.Valid.LogLoss:F4} GAUC {e.Valid.Gauc:F4}, {e.SamplesPerSecond:N0} samples/s")));
-        TrainReport report = TrainReport.Of(outcome, dataset.Kind, options);
+        Pipeline.AttentionProbe? attention = null;
+        RunOutcome outcome = TrainingRun.Execute(
+            dataset,
+            options,
+            source,
+            e => log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {e.Epoch}: loss {e.TrainLoss:F4}, valid AUC {e.Valid.Auc:F4} logloss {e.Valid.LogLoss:F4} GAUC {e.Valid.Gauc:F4}, {e.SamplesPerSecond:N0} samples/s")),
+            (model, collator) =>
+            {
+                if (source is Pipeline.LiberVectorSource { Partitions: { } set } && options.FusionVariant != "single")
+                {
+                    attention = Pipeline.AttentionProbe.Pick(model, collator, collator.Samples, set);
+                }
+            });
+        TrainReport report = TrainReport.Of(outcome, dataset.Kind, options) with { Attention = attention };
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test AUC {report.Test.Auc:F4} logloss {report.Test.LogLoss:F4} GAUC {report.Test.Gauc:F4} (best epoch {report.BestEpoch} of {report.Epochs})"));
         return JsonSerializer.SerializeToElement(report, TrainReport.Json);
     }
