@@ -29,11 +29,7 @@ public static class PartitionBench
 
         cmd.SetAction(r =>
         {
-            PartitionOptions options = po.Read(r);
-            IPartitionPolicy policy = PartitionPolicies.Create(options);
-            var dataset = ds.Load(r);
-            var streams = UserStreams.Build(dataset);
-            var features = ItemFeatures.Build(dataset, new Cl100kTokenCounter());
+            (PartitionOptions options, IPartitionPolicy policy, var dataset, var streams, var features) = po.Load(r, ds);
             var result = new Dictionary<string, object>
             {
                 ["machine"] = BenchCommand.Machine(),

@@ -50,6 +50,15 @@ public static class PartitionCommand
             }
         }
 
+        /// <summary>Loads what partitioning a data set needs: its options and policy, the data set, its streams and item features.</summary>
+        public PartitionInputs Load(ParseResult r, DatasetOptions ds)
+        {
+            PartitionOptions options = Read(r);
+            IPartitionPolicy policy = PartitionPolicies.Create(options);
+            var dataset = ds.Load(r);
+            return new PartitionInputs(options, policy, dataset, UserStreams.Build(dataset), ItemFeatures.Build(dataset, new Cl100kTokenCounter()));
+        }
+
         /// <summary>The typed options of a parse.</summary>
         public PartitionOptions Read(ParseResult r) => new()
         {
@@ -88,11 +97,7 @@ public static class PartitionCommand
 
         cmd.SetAction(r =>
         {
-            PartitionOptions options = po.Read(r);
-            IPartitionPolicy policy = PartitionPolicies.Create(options);
-            var dataset = ds.Load(r);
-            var streams = UserStreams.Build(dataset);
-            var features = ItemFeatures.Build(dataset, new Cl100kTokenCounter());
+            (PartitionOptions options, IPartitionPolicy policy, var dataset, var streams, var features) = po.Load(r, ds);
             var sw = Stopwatch.StartNew();
             PartitionSummary summary;
             if (r.GetValue(store) is string storePath)
@@ -226,3 +231,11 @@ public sealed record StoreSummary
     /// <summary>Events offered per second of wall time, including commits.</summary>
     [System.Text.Json.Serialization.JsonPropertyName("events_per_second")] public double EventsPerSecond { get; init; }
 }
+
+/// <summary>What partitioning a loaded data set needs.</summary>
+/// <param name="Options">Policy options and caps.</param>
+/// <param name="Policy">The policy.</param>
+/// <param name="Dataset">The data set.</param>
+/// <param name="Streams">Its user streams.</param>
+/// <param name="Features">Item categories and cl100k_base token counts.</param>
+public sealed record PartitionInputs(PartitionOptions Options, IPartitionPolicy Policy, Liber.Core.Data.Dataset Dataset, UserStreams Streams, ItemFeatures Features);
