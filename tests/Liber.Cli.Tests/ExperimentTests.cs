@@ -74,6 +74,29 @@ public sealed class ExperimentTests : IDisposable
     }
 
     [Fact]
+    public void Training_variants_multiply_the_grid_and_leave_default_hashes_alone()
+    {
+        IReadOnlyList<RunSpec> plain = new ExperimentRunner(ExperimentFile.Load(Write("plain.json", Grid)), "runs", new CountingExecutor(), TextWriter.Null).Cells();
+        string withVariants = Grid.Replace("\"seeds\": [1, 2]", "\"seeds\": [1, 2], \"training\": [{}, { \"lr\": 0.0003 }, { \"weight_decay\": 0.01, \"dropout\": 0.2 }]", StringComparison.Ordinal);
+        IReadOnlyList<RunSpec> cells = new ExperimentRunner(ExperimentFile.Load(Write("variants.json", withVariants)), "runs", new CountingExecutor(), TextWriter.Null).Cells();
+
+        Assert.Equal(3 * plain.Count, cells.Count);
+        Assert.Equal(cells.Count, cells.Select(c => c.Hash()).Distinct().Count());
+
+        // The empty variant is the experiment's own training: the same runs, hashes and labels as without variants,
+        // and a dropout of 0 is not written into the resolved config (older run folders keep their hashes).
+        Assert.Subset(cells.Select(c => c.FolderName()).ToHashSet(), plain.Select(c => c.FolderName()).ToHashSet());
+        Assert.DoesNotContain("dropout", plain[0].CanonicalJson(), StringComparison.Ordinal);
+        Assert.Contains(cells, c => c.Label() == "din-lr0.0003-s1");
+        Assert.Contains(cells, c => c.Label() == "deepfm+liber-mean-gap600s-two-call-wd0.01-do0.2-s2");
+        RunSpec dropout = cells.First(c => c.Training.Dropout > 0);
+        Assert.Contains("\"dropout\":0.2", dropout.CanonicalJson(), StringComparison.Ordinal);
+
+        var e = Assert.Throws<ArgumentException>(() => ExperimentFile.Load(Write("bad.json", Grid.Replace("\"seeds\": [1, 2]", "\"seeds\": [1, 2], \"training\": [{ \"dropout\": 1.5 }]", StringComparison.Ordinal))));
+        Assert.Contains("grid.training[0]", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_finished_run_is_not_repeated_and_an_interrupted_grid_resumes()
     {
         ExperimentFile file = ExperimentFile.Load(Write("grid.json", Grid));

@@ -9,10 +9,10 @@ public static class RunCommand
 {
     /// <summary>
     /// The executor of grid cells: the trainer, with LIBER's chain (UBSP -> UIL -> encoder) for cells with LIBER on.
-    /// UIL answers and embeddings are cached in the experiment folder, so seeds and variants share their texts and
-    /// vectors (caches never change results: they are keyed by content).
+    /// UIL answers and embeddings are cached in <paramref name="cacheDirectory"/> (the output root), so seeds, variants and
+    /// experiments share their texts and vectors (caches never change results: they are keyed by content).
     /// </summary>
-    public static IRunExecutor Executor(string experimentDirectory) => new TrainingExecutor((spec, log) =>
+    public static IRunExecutor Executor(string cacheDirectory) => new TrainingExecutor((spec, log) =>
     {
         LiberRun l = spec.Liber!;
         LiberSpec s = l.Settings;
@@ -30,9 +30,9 @@ public static class RunCommand
             {
                 Partition = ReportCommand.ToOptions(l),
                 Learn = learn,
-                LlmCache = Path.Combine(experimentDirectory, "llm-cache.db"),
+                LlmCache = Path.Combine(cacheDirectory, "llm-cache.db"),
                 Encoder = s.Encoder,
-                EmbeddingCache = Path.Combine(experimentDirectory, "embedding-cache.db"),
+                EmbeddingCache = Path.Combine(cacheDirectory, "embedding-cache.db"),
                 Variant = l.Fusion,
             },
             () => backend.Backend,
@@ -61,7 +61,7 @@ public static class RunCommand
             CommandIo progress = asJson ? io with { Output = io.Error } : io;
             if (r.GetValue(list))
             {
-                var runner = new ExperimentRunner(file, root, Executor(Path.Combine(root, file.Name)), TextWriter.Null);
+                var runner = new ExperimentRunner(file, root, Executor(root), TextWriter.Null);
                 var cells = runner.Cells().Select(c => new
                 {
                     label = c.Label(),
@@ -84,9 +84,8 @@ public static class RunCommand
                 return LiberCommand.Ok;
             }
 
-            var experimentDir = Path.Combine(root, file.Name);
-            GridOutcome outcome = ConsoleProgress.Run(progress, file.Name, new ExperimentRunner(file, root, Executor(experimentDir), TextWriter.Null).Cells().Count, step =>
-                new ExperimentRunner(file, root, Executor(experimentDir), step.Log) { CellDone = (k, n, label) => step.Report(k, $"{k}/{n} runs done ({label})") }.Run());
+            GridOutcome outcome = ConsoleProgress.Run(progress, file.Name, new ExperimentRunner(file, root, Executor(root), TextWriter.Null).Cells().Count, step =>
+                new ExperimentRunner(file, root, Executor(root), step.Log) { CellDone = (k, n, label) => step.Report(k, $"{k}/{n} runs done ({label})") }.Run());
             if (asJson)
             {
                 io.Output.WriteLine(JsonSerializer.Serialize(new { experiment = file.Name, runs = outcome.Runs, executed = outcome.Executed, reused = outcome.Reused, directory = outcome.Directory }, DataCommand.Json));

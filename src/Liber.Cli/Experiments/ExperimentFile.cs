@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -111,6 +112,20 @@ public sealed record ExperimentFile
         {
             Fail("training", "threads, epochs and batch_size must be >= 1 and lr > 0");
         }
+
+        if (Grid.Training is { Count: 0 })
+        {
+            Fail("grid.training", "needs at least one variant when given");
+        }
+
+        for (int i = 0; i < (Grid.Training?.Count ?? 0); i++)
+        {
+            TrainingSpec t = Grid.Training![i].Apply(Training);
+            if (t.LearningRate <= 0 || t.WeightDecay < 0 || t.Dropout is < 0 or >= 1)
+            {
+                Fail($"grid.training[{i}]", $"lr must be > 0, weight_decay >= 0 and dropout in [0, 1); got lr {t.LearningRate}, weight_decay {t.WeightDecay}, dropout {t.Dropout}");
+            }
+        }
     }
 }
 
@@ -169,6 +184,33 @@ public sealed record TrainingSpec
 
     /// <summary>AdamW weight decay.</summary>
     [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; }
+
+    /// <summary>A label of the values that differ from the defaults ("lr0.0003-wd0.01-do0.2"), empty for the defaults.</summary>
+    public string VariantLabel()
+    {
+        var parts = new List<string>();
+        if (LearningRate != 1e-3)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"lr{LearningRate:0.######}"));
+        }
+
+        if (WeightDecay != 0)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"wd{WeightDecay:0.######}"));
+        }
+
+        if (Dropout != 0)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"do{Dropout:0.###}"));
+        }
+
+        return string.Join('-', parts);
+    }
+
+    /// <summary>Dropout after each hidden layer of the head (left out of the resolved config when 0, so older run hashes stay valid).</summary>
+    [JsonPropertyName("dropout")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double Dropout { get; init; }
 
     /// <summary>Intra-op threads.</summary>
     [JsonPropertyName("threads")] public int Threads { get; init; } = 1;
@@ -266,4 +308,32 @@ public sealed record GridSpec
 
     /// <summary>Seeds.</summary>
     [JsonPropertyName("seeds")] public IReadOnlyList<int> Seeds { get; init; } = [1, 2, 3];
+
+    /// <summary>Training variants (learning rate, weight decay, dropout over the experiment's <c>training</c>); null: the experiment's training alone.</summary>
+    [JsonPropertyName("training")] public IReadOnlyList<TrainingVariant>? Training { get; init; }
+}
+
+/// <summary>A training variant of a grid: each value given replaces the experiment's own.</summary>
+public sealed record TrainingVariant
+{
+    /// <summary>AdamW learning rate.</summary>
+    [JsonPropertyName("lr")] public double? LearningRate { get; init; }
+
+    /// <summary>AdamW weight decay.</summary>
+    [JsonPropertyName("weight_decay")] public double? WeightDecay { get; init; }
+
+    /// <summary>Head dropout.</summary>
+    [JsonPropertyName("dropout")] public double? Dropout { get; init; }
+
+    /// <summary>The experiment's training with this variant's values.</summary>
+    public TrainingSpec Apply(TrainingSpec training)
+    {
+        ArgumentNullException.ThrowIfNull(training);
+        return training with
+        {
+            LearningRate = LearningRate ?? training.LearningRate,
+            WeightDecay = WeightDecay ?? training.WeightDecay,
+            Dropout = Dropout ?? training.Dropout,
+        };
+    }
 }

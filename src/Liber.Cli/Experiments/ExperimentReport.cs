@@ -26,7 +26,12 @@ public sealed record FinishedRun(string Directory, RunSpec Spec, JsonElement Res
         && a.TryGetProperty(key, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : null;
 
     /// <summary>The row label of its group: backbone, and LIBER's axes when on.</summary>
-    public string GroupLabel() => Spec.Liber is { } l ? $"{Spec.Backbone} + LIBER ({l.Fusion}, {l.Policy.Label()}, {l.Mode}, {l.Settings.Backend})" : Spec.Backbone;
+    public string GroupLabel() => (Spec.Liber is { } l ? $"{Spec.Backbone} + LIBER ({l.Fusion}, {l.Policy.Label()}, {l.Mode}, {l.Settings.Backend})" : Spec.Backbone)
+        + (Spec.Training.VariantLabel() is { Length: > 0 } v ? $" [{v}]" : "");
+
+    /// <summary>A validation metric (auc, logloss, gauc), or NaN when undefined.</summary>
+    public double Valid(string metric) =>
+        Result.TryGetProperty("valid", out JsonElement t) && t.TryGetProperty(metric, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
 
     /// <summary>The data set label.</summary>
     public string DatasetLabel() => Spec.Dataset.Path is { } p ? $"{Spec.Dataset.Kind} ({Path.GetFileName(Path.TrimEndingDirectorySeparator(p))})" : Spec.Dataset.Kind;
@@ -117,13 +122,13 @@ public static class ExperimentReport
         }
 
         md.AppendLine().AppendLine("AUC, LogLoss and GAUC on the test split (protocol section 8): mean ± sample standard deviation over seeds. " +
-            "RelaImpr = ((AUC − 0.5) / (AUC of the same backbone without LIBER − 0.5) − 1) × 100, from the means.").AppendLine();
+            "RelaImpr = ((AUC − 0.5) / (AUC of the same backbone and training variant without LIBER − 0.5) − 1) × 100, from the means. Valid AUC: the validation split, on which early stopping and any choice between variants are made.").AppendLine();
 
         foreach (IGrouping<string, FinishedRun> byData in runs.GroupBy(r => r.DatasetLabel()).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             md.AppendLine(inv, $"## {byData.Key}").AppendLine();
-            md.AppendLine("| model | seeds | AUC | LogLoss | GAUC | RelaImpr (AUC) | train samples/s | LLM calls | prompt tokens |");
-            md.AppendLine("|---|---|---|---|---|---|---|---|---|");
+            md.AppendLine("| model | seeds | AUC | LogLoss | GAUC | RelaImpr (AUC) | valid AUC | train samples/s | LLM calls | prompt tokens |");
+            md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
             var groups = byData.GroupBy(r => r.GroupLabel()).OrderBy(g => g.First().Spec.Backbone, StringComparer.Ordinal).ThenBy(g => g.First().Spec.Liber is null ? 0 : 1).ThenBy(g => g.Key, StringComparer.Ordinal).ToList();
             foreach (IGrouping<string, FinishedRun> g in groups)
             {
@@ -132,13 +137,14 @@ public static class ExperimentReport
                 if (g.First().Spec.Liber is not null)
                 {
                     string backbone = g.First().Spec.Backbone;
-                    MeanStd baseAuc = MeanStd.Of(byData.Where(r => r.Spec.Liber is null && r.Spec.Backbone == backbone).Select(r => r.Test("auc")));
+                    string variant = g.First().Spec.Training.VariantLabel();
+                    MeanStd baseAuc = MeanStd.Of(byData.Where(r => r.Spec.Liber is null && r.Spec.Backbone == backbone && r.Spec.Training.VariantLabel() == variant).Select(r => r.Test("auc")));
                     impr = baseAuc.N == 0 ? "no baseline" : $"{RelaImpr(auc.Mean, baseAuc.Mean).ToString("+0.00;-0.00", inv)}%";
                 }
 
                 string calls = g.First().Spec.Liber is null ? "0" : Format(g.Select(r => r.Accounting("llm_calls")));
                 string tokens = g.First().Spec.Liber is null ? "0" : Format(g.Select(r => r.Accounting("prompt_tokens")));
-                md.AppendLine(inv, $"| {g.Key} | {auc.N} | {auc.Format()} | {MeanStd.Of(g.Select(r => r.Test("logloss"))).Format()} | {MeanStd.Of(g.Select(r => r.Test("gauc"))).Format()} | {impr} | {MeanStd.Of(g.Select(r => r.Number("train_samples_per_second"))).Mean.ToString("N0", inv)} | {calls} | {tokens} |");
+                md.AppendLine(inv, $"| {g.Key} | {auc.N} | {auc.Format()} | {MeanStd.Of(g.Select(r => r.Test("logloss"))).Format()} | {MeanStd.Of(g.Select(r => r.Test("gauc"))).Format()} | {impr} | {MeanStd.Of(g.Select(r => r.Valid("auc"))).Format()} | {MeanStd.Of(g.Select(r => r.Number("train_samples_per_second"))).Mean.ToString("N0", inv)} | {calls} | {tokens} |");
             }
 
             md.AppendLine();

@@ -57,9 +57,14 @@ public sealed record RunSpec
     public string Hash() => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(CanonicalJson())))[..12];
 
     /// <summary>A readable label: backbone, LIBER axes, seed.</summary>
-    public string Label() => Liber is { } l
-        ? $"{Backbone}+liber-{l.Fusion}-{l.Policy.Label()}-{l.Mode}-s{Seed}"
-        : $"{Backbone}-s{Seed}";
+    public string Label()
+    {
+        string variant = Training.VariantLabel();
+        string training = variant.Length == 0 ? "" : $"-{variant}";
+        return Liber is { } l
+            ? $"{Backbone}+liber-{l.Fusion}-{l.Policy.Label()}-{l.Mode}{training}-s{Seed}"
+            : $"{Backbone}{training}-s{Seed}";
+    }
 
     /// <summary>The run's folder name: label and content hash.</summary>
     public string FolderName() => $"{Label()}-{Hash()}";
@@ -117,7 +122,8 @@ public sealed class ExperimentRunner(ExperimentFile file, string outputRoot, IRu
                     from policy in file.Grid.Policies
                     from mode in file.Grid.Modes
                     select new LiberRun { Policy = policy, Fusion = fusion, Mode = mode, Settings = file.Liber };
-                foreach (LiberRun? axis in axes)
+                foreach ((LiberRun? axis, TrainingSpec training) in
+                    from a in axes from t in file.Grid.Training?.Select(v => v.Apply(file.Training)) ?? [file.Training] select (a, t))
                 {
                     foreach (int seed in file.Grid.Seeds)
                     {
@@ -126,7 +132,7 @@ public sealed class ExperimentRunner(ExperimentFile file, string outputRoot, IRu
                             Experiment = file.Name,
                             Dataset = file.Dataset,
                             Samples = file.Samples,
-                            Training = file.Training,
+                            Training = training,
                             Backbone = backbone,
                             Seed = seed,
                             Liber = axis,
