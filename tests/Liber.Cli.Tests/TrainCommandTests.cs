@@ -101,6 +101,13 @@ public sealed class TrainCommandTests
             Assert.Equal(0, acc.GetProperty("llm_calls").GetInt64());
             Assert.Equal(384, acc.GetProperty("dimension").GetInt64());
             Assert.True(acc.GetProperty("encoder_calls").GetInt64() > 0);
+            foreach (string stage in new[] { "partition_ms", "uil_ms", "encode_ms" })
+            {
+                Assert.True(acc.GetProperty(stage).GetInt64() >= 0, stage);
+            }
+
+            // The cold run encoded every text with the model, which takes measurable time.
+            Assert.True(acc.GetProperty("encode_ms").GetInt64() > 0);
 
             var again = Train(args);
             Assert.True(again.Code == 0, again.Err);

@@ -68,12 +68,15 @@ public sealed class LiberVectorSource(LiberPipelineOptions options, Func<Interes
     {
         ArgumentNullException.ThrowIfNull(samples);
         UserStreams streams = samples.Streams;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var features = ItemFeatures.Build(streams.Dataset, new Cl100kTokenCounter());
         bool single = options.Variant == "single";
         PartitionSet set = single
             ? PerUserHistory(samples, features, options.Partition.Caps)
             : PartitionSet.Build(streams, PartitionPolicies.Create(options.Partition), options.Partition.Caps, features);
         log?.WriteLine($"liber: {set.Count:N0} {(single ? "per-user histories" : "partitions")} ({set.Policy})");
+        long partitionMs = clock.ElapsedMilliseconds;
+        clock.Restart();
 
         InterestBackend b = backend();
         _backendName = b.Name;
@@ -84,6 +87,8 @@ public sealed class LiberVectorSource(LiberPipelineOptions options, Func<Interes
             learned = learner.RunAsync(set, Every<LearnProgress>(p => (p.Finished, p.Total), p => $"liber: interest texts {p.Finished:N0}/{p.Total:N0} ({p.LlmCalls:N0} LLM calls, {p.CacheHits:N0} cache hits, {p.Failures:N0} failures)")).GetAwaiter().GetResult();
         }
 
+        long learnMs = clock.ElapsedMilliseconds;
+        clock.Restart();
         Texts = learned.Texts;
         Partitions = set;
         LearnReport report = learned.Report;
@@ -106,6 +111,7 @@ public sealed class LiberVectorSource(LiberPipelineOptions options, Func<Interes
             encoded = encoder.EncodeAsync(texts, Every<EncodeProgress>(p => (p.Done, p.Total), p => $"liber: encoded {p.Done:N0}/{p.Total:N0} texts ({p.Encoded:N0} by the model, the rest from the cache or empty)")).GetAwaiter().GetResult();
         }
 
+        long encodeMs = clock.ElapsedMilliseconds;
         int d = encoded.Vectors.Dimension;
         float[] all = encoded.Vectors.Data.ToArray();
         log?.WriteLine($"liber: {encoded.Accounting.Texts:N0} texts encoded by {encoded.Accounting.Encoder} ({encoded.Accounting.CacheHits:N0} from cache, {encoded.Accounting.ModelCalls:N0} model calls, {encoded.Accounting.Seconds:F1} s)");
@@ -122,6 +128,11 @@ public sealed class LiberVectorSource(LiberPipelineOptions options, Func<Interes
             ["encoder_cache_hits"] = encoded.Accounting.CacheHits,
             ["encoder_calls"] = encoded.Accounting.ModelCalls,
             ["dimension"] = d,
+
+            // Wall time of each stage in this run (a stage served from the caches is fast: compare encoder_cache_hits).
+            ["partition_ms"] = partitionMs,
+            ["uil_ms"] = learnMs,
+            ["encode_ms"] = encodeMs,
         };
 
         if (single)
