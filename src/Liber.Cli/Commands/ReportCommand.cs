@@ -17,8 +17,9 @@ public static class ReportCommand
         var output = new Option<string?>("--out") { Description = "folder for report.md and the charts (default: <first run-dir>/report)" };
         var noCost = new Option<bool>("--no-cost-chart") { Description = "skip the LLM-cost chart (it reloads the data sets to count partitions)" };
         var json = new Option<bool>("--json") { Description = "print one JSON object (paths and counts) instead of the Markdown" };
+        var page = new Option<string?>("--page") { Description = "a page spec (experiments/pages/*.json): write that page of tables from the runs under the run-dirs into --out (a .md file), e.g. docs/results.md" };
         cmd.Arguments.Add(dirs);
-        foreach (Option o in new Option[] { output, noCost, json })
+        foreach (Option o in new Option[] { output, noCost, json, page })
         {
             cmd.Options.Add(o);
         }
@@ -27,6 +28,19 @@ public static class ReportCommand
         {
             string[] folders = r.GetValue(dirs)!;
             IReadOnlyList<FinishedRun> runs = ExperimentReport.Collect(folders);
+            if (r.GetValue(page) is string pagePath)
+            {
+                string target = r.GetValue(output) ?? throw new ArgumentException("--page needs --out FILE.md");
+                PageSpec spec = PageSpec.Load(pagePath);
+                string markdown = ResultsPage.Render(spec, runs, $"liber report {string.Join(' ', folders)} --page {pagePath} --out {target}");
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(target))!);
+                File.WriteAllText(target, markdown);
+                io.Output.WriteLine(r.GetValue(json)
+                    ? JsonSerializer.Serialize(new { page = target, runs = runs.Count, tables = spec.Tables.Count }, DataCommand.Json)
+                    : $"{target}: {spec.Tables.Count} tables from {runs.Count} finished runs");
+                return LiberCommand.Ok;
+            }
+
             string outDir = r.GetValue(output) ?? Path.Combine(folders[0], "report");
             string text = ExperimentReport.Write(runs, outDir, "liber report " + string.Join(' ', folders));
             var charts = Directory.EnumerateFiles(outDir, "auc-*.png").Select(Path.GetFileName).ToList();

@@ -44,7 +44,7 @@ public static class RunCommand
     public static Command Create(CommandIo io)
     {
         var cmd = new Command("run", "run an experiment file: a grid over backbones, LIBER on/off, fusion variants, policies, modes and seeds; each run in its own folder named by a content hash of its resolved config; finished runs are not repeated");
-        var config = new Option<string>("--config", "-c") { Description = "experiment file (JSON; unknown keys are errors)", Required = true };
+        var config = new Option<string[]>("--config", "-c") { Description = "experiment file (JSON; unknown keys are errors); repeat it to run several experiments one after the other (all are checked before any runs)", Required = true, Arity = ArgumentArity.OneOrMore };
         var output = new Option<string>("--out") { Description = "output root; runs land in <out>/<experiment name>/<label>-<hash>/", DefaultValueFactory = _ => "runs" };
         var list = new Option<bool>("--list") { Description = "print the grid's runs and whether each is finished, run nothing" };
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
@@ -55,49 +55,57 @@ public static class RunCommand
 
         cmd.SetAction(r =>
         {
-            ExperimentFile file = ExperimentFile.Load(r.GetValue(config)!);
+            ExperimentFile[] files = [.. r.GetValue(config)!.Select(ExperimentFile.Load)];
             string root = r.GetValue(output)!;
             bool asJson = r.GetValue(json);
             CommandIo progress = asJson ? io with { Output = io.Error } : io;
-            if (r.GetValue(list))
+            var objects = new List<object>();
+            foreach (ExperimentFile file in files)
             {
-                var runner = new ExperimentRunner(file, root, Executor(root), TextWriter.Null);
-                var cells = runner.Cells().Select(c => new
-                {
-                    label = c.Label(),
-                    hash = c.Hash(),
-                    directory = Path.Combine(runner.Directory, c.FolderName()),
-                    finished = ExperimentRunner.IsFinished(Path.Combine(runner.Directory, c.FolderName())),
-                }).ToList();
-                if (asJson)
-                {
-                    io.Output.WriteLine(JsonSerializer.Serialize(new { experiment = file.Name, runs = cells }, DataCommand.Json));
-                }
-                else
-                {
-                    foreach (var c in cells)
-                    {
-                        io.Output.WriteLine($"{(c.finished ? "done   " : "pending")} {c.label} {c.directory}");
-                    }
-                }
-
-                return LiberCommand.Ok;
+                objects.Add(RunOne(file, root, r.GetValue(list), asJson, io, progress));
             }
 
-            GridOutcome outcome = ConsoleProgress.Run(progress, file.Name, new ExperimentRunner(file, root, Executor(root), TextWriter.Null).Cells().Count, step =>
-                new ExperimentRunner(file, root, Executor(root), step.Log) { CellDone = (k, n, label) => step.Report(k, $"{k}/{n} runs done ({label})") }.Run());
             if (asJson)
             {
-                io.Output.WriteLine(JsonSerializer.Serialize(new { experiment = file.Name, runs = outcome.Runs, executed = outcome.Executed, reused = outcome.Reused, directory = outcome.Directory }, DataCommand.Json));
-            }
-            else
-            {
-                io.Output.WriteLine($"{file.Name}: {outcome.Runs} runs, {outcome.Executed} run now, {outcome.Reused} finished earlier; results under {outcome.Directory}");
-                io.Output.WriteLine($"report: liber report {outcome.Directory}");
+                io.Output.WriteLine(JsonSerializer.Serialize(objects.Count == 1 ? objects[0] : new { experiments = objects }, DataCommand.Json));
             }
 
             return LiberCommand.Ok;
         });
         return cmd;
+    }
+
+    private static object RunOne(ExperimentFile file, string root, bool listOnly, bool asJson, CommandIo io, CommandIo progress)
+    {
+        if (listOnly)
+        {
+            var runner = new ExperimentRunner(file, root, Executor(root), TextWriter.Null);
+            var cells = runner.Cells().Select(c => new
+            {
+                label = c.Label(),
+                hash = c.Hash(),
+                directory = Path.Combine(runner.Directory, c.FolderName()),
+                finished = ExperimentRunner.IsFinished(Path.Combine(runner.Directory, c.FolderName())),
+            }).ToList();
+            if (!asJson)
+            {
+                foreach (var c in cells)
+                {
+                    io.Output.WriteLine($"{(c.finished ? "done   " : "pending")} {c.label} {c.directory}");
+                }
+            }
+
+            return new { experiment = file.Name, runs = cells };
+        }
+
+        GridOutcome outcome = ConsoleProgress.Run(progress, file.Name, new ExperimentRunner(file, root, Executor(root), TextWriter.Null).Cells().Count, step =>
+            new ExperimentRunner(file, root, Executor(root), step.Log) { CellDone = (k, n, label) => step.Report(k, $"{k}/{n} runs done ({label})") }.Run());
+        if (!asJson)
+        {
+            io.Output.WriteLine($"{file.Name}: {outcome.Runs} runs, {outcome.Executed} run now, {outcome.Reused} finished earlier; results under {outcome.Directory}");
+            io.Output.WriteLine($"report: liber report {outcome.Directory}");
+        }
+
+        return new { experiment = file.Name, runs = outcome.Runs, executed = outcome.Executed, reused = outcome.Reused, directory = outcome.Directory };
     }
 }

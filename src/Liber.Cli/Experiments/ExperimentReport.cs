@@ -12,6 +12,9 @@ namespace Liber.Cli.Experiments;
 /// <param name="Environment">Its environment.json, when present.</param>
 public sealed record FinishedRun(string Directory, RunSpec Spec, JsonElement Result, JsonElement? Environment)
 {
+    /// <summary>When the run finished (from its results file), when recorded.</summary>
+    public DateTimeOffset? FinishedAt { get; init; }
+
     /// <summary>A test metric (auc, logloss, gauc), or NaN when undefined.</summary>
     public double Test(string metric) =>
         Result.TryGetProperty("test", out JsonElement t) && t.TryGetProperty(metric, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
@@ -90,10 +93,13 @@ public static class ExperimentReport
                 RunSpec spec = JsonSerializer.Deserialize<RunSpec>(File.ReadAllText(config), ExperimentFile.ReadOptions)
                     ?? throw new ArgumentException($"{config}: empty resolved configuration");
                 string line = File.ReadLines(Path.Combine(dir, ExperimentRunner.ResultsFile)).First(l => l.Length > 0);
-                JsonElement result = JsonDocument.Parse(line).RootElement.GetProperty("result").Clone();
+                using JsonDocument doc = JsonDocument.Parse(line);
+                JsonElement result = doc.RootElement.GetProperty("result").Clone();
+                DateTimeOffset? finished = doc.RootElement.TryGetProperty("finished_at", out JsonElement f) && f.ValueKind == JsonValueKind.String
+                    && DateTimeOffset.TryParse(f.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.None, out DateTimeOffset at) ? at : null;
                 string env = Path.Combine(dir, "environment.json");
                 JsonElement? environment = File.Exists(env) ? JsonDocument.Parse(File.ReadAllText(env)).RootElement.Clone() : null;
-                runs.Add(new FinishedRun(dir, spec, result, environment));
+                runs.Add(new FinishedRun(dir, spec, result, environment) { FinishedAt = finished });
             }
         }
 
@@ -254,7 +260,8 @@ public static class ExperimentReport
 
     private static string Variant(FinishedRun r) => r.Spec.Liber is { } l ? $"+LIBER {l.Fusion}, {l.Policy.Label()}, {l.Mode}" : "without LIBER";
 
-    private static string Machine(FinishedRun r) => r.Environment is { } e
+    /// <summary>The machine a run ran on, in words (from its environment.json).</summary>
+    internal static string Machine(FinishedRun r) => r.Environment is { } e
         ? $"{e.GetProperty("cpu").GetString()}, {e.GetProperty("cores").GetInt32()} cores, {e.GetProperty("memory_gib").GetDouble()} GiB, {e.GetProperty("os").GetString()}, {e.GetProperty("dotnet").GetString()}, TorchSharp {e.GetProperty("torchsharp").GetString()}"
         : "unknown";
 

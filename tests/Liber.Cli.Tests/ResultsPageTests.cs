@@ -1,0 +1,138 @@
+using System.Text.Json;
+using Liber.Cli.Experiments;
+using Liber.Core.Data;
+
+namespace Liber.Cli.Tests;
+
+public sealed class ResultsPageTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("liber-page-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>A made-up train report: LIBER adds 0.02 AUC, seeds spread it by 0.001, deepfm gains nothing.</summary>
+    private sealed class FixedExecutor : IRunExecutor
+    {
+        public JsonElement Execute(Dataset dataset, RunSpec spec, TextWriter log)
+        {
+            double lift = spec.Liber is null || spec.Backbone == "deepfm" ? 0 : 0.02;
+            double auc = 0.7 + lift + (spec.Seed * 0.001);
+            object? liber = spec.Liber is null ? null : new
+            {
+                accounting = new Dictionary<string, long>
+                {
+                    ["partitions"] = 40, ["llm_calls"] = 0, ["encoder_texts"] = 80, ["encoder_cache_hits"] = spec.Seed == 1 ? 0 : 80,
+                    ["partition_ms"] = 1200, ["uil_ms"] = 3400, ["encode_ms"] = spec.Seed == 1 ? 56000 : 10,
+                },
+            };
+            return JsonSerializer.SerializeToElement(new { valid = new { auc = auc - 0.01 }, test = new { auc, logloss = 0.5, gauc = auc - 0.05 }, best_epoch = 2, seconds = 3.0, liber });
+        }
+    }
+
+    private static string Experiment(string name, string backbones) =>
+        $$"""
+        {
+          "name": "{{name}}",
+          "dataset": { "kind": "synthetic", "users": 30, "events_per_user": 40 },
+          "grid": { "backbones": [{{backbones}}], "liber": [false, true], "policies": [{ "policy": "count", "k": 10 }], "seeds": [1, 2, 3] }
+        }
+        """;
+
+    private string Root()
+    {
+        string root = Path.Combine(_dir, "runs");
+        foreach ((string name, string backbones) in new[] { ("main", "\"din\", \"deepfm\""), ("copy", "\"din\"") })
+        {
+            string path = Path.Combine(_dir, name + ".json");
+            File.WriteAllText(path, Experiment(name, backbones));
+            new ExperimentRunner(ExperimentFile.Load(path), root, new FixedExecutor(), TextWriter.Null).Run();
+        }
+
+        return root;
+    }
+
+    [Fact]
+    public void Verdict_compares_the_difference_with_twice_its_standard_error()
+    {
+        // se = sqrt(0.01^2/3 + 0.01^2/3) = 0.00816; 2 se = 0.0163.
+        Assert.Equal("lift", ResultsPage.Verdict(new MeanStd(0.72, 0.01, 3), new MeanStd(0.70, 0.01, 3)));
+        Assert.Equal("within seed noise", ResultsPage.Verdict(new MeanStd(0.715, 0.01, 3), new MeanStd(0.70, 0.01, 3)));
+        Assert.Equal("worse", ResultsPage.Verdict(new MeanStd(0.68, 0.01, 3), new MeanStd(0.70, 0.01, 3)));
+        Assert.Equal("n/a", ResultsPage.Verdict(new MeanStd(0.72, 0, 1), new MeanStd(0.70, 0.01, 3)));
+    }
+
+    [Fact]
+    public void The_page_holds_each_table_from_its_runs_with_command_machine_and_folders()
+    {
+        string root = Root();
+        string spec = Path.Combine(_dir, "page.json");
+        File.WriteAllText(spec, """
+            {
+              "title": "Test page",
+              "tables": [
+                { "title": "Main", "order": ["din", "deepfm"], "sources": [ { "experiment": "main" }, { "experiment": "copy" } ], "notes": ["what was tried"] },
+                { "title": "Against DIN", "baseline": "din", "sources": [ { "experiment": "main", "liber": [false] }, { "experiment": "missing" } ] },
+                { "title": "Cost", "kind": "efficiency", "sources": [ { "experiment": "main", "backbones": ["din"] } ] }
+              ]
+            }
+            """);
+        string page = Path.Combine(_dir, "docs", "results.md");
+        var (code, output, error) = CliRunner.Run("report", root, "--page", spec, "--out", page);
+        Assert.True(code == 0, error);
+        Assert.Contains("3 tables", output, StringComparison.Ordinal);
+        string md = File.ReadAllText(page);
+
+        // din: 0.701, 0.702, 0.703 -> 0.7020 ± 0.0010 (the identical runs of "copy" count once); with LIBER 0.7220:
+        // RelaImpr = (0.2220 / 0.2020 - 1) x 100 = +9.90%, far beyond 2 se -> lift. deepfm gains nothing -> +0.00%, noise.
+        Assert.Contains("| din | 3 | 0.7020 ± 0.0010 | 0.5000 ± 0.0000 | 0.6520 ± 0.0010 | 0.6920 ± 0.0010 |", md, StringComparison.Ordinal);
+        Assert.Contains("| din + LIBER (attention, count10, two-call, template) | 3 | 0.7220 ± 0.0010 |", md, StringComparison.Ordinal);
+        Assert.Contains("| din | +9.90% | lift |", md, StringComparison.Ordinal);
+        Assert.Contains("| deepfm | +0.00% | within seed noise |", md, StringComparison.Ordinal);
+        Assert.True(md.IndexOf("| din |", StringComparison.Ordinal) < md.IndexOf("| deepfm |", StringComparison.Ordinal), "the table's order puts din first");
+
+        // Against one baseline: deepfm is compared with din (0.7020): (0.2020 / 0.2020 - 1) = +0.00%.
+        Assert.Contains("| deepfm | 3 | 0.7020 ± 0.0010 | 0.5000 ± 0.0000 | 0.6520 ± 0.0010 | 0.6920 ± 0.0010 | din | +0.00% | within seed noise |", md, StringComparison.Ordinal);
+        Assert.Contains("**Not run yet:** `missing`", md, StringComparison.Ordinal);
+        Assert.Contains("liber run -c experiments/main.json -c experiments/copy.json", md, StringComparison.Ordinal);
+        Assert.Contains("what was tried", md, StringComparison.Ordinal);
+        Assert.Contains("Machine: ", md, StringComparison.Ordinal);
+        foreach (string folder in Directory.GetDirectories(Path.Combine(root, "main")).Select(d => Path.GetFileName(d)!))
+        {
+            Assert.Contains($"`main/{folder}`", md, StringComparison.Ordinal);
+        }
+
+        // Efficiency: stage times of the cold run (seed 1 encoded all 80 texts in 56 s), actual calls, and the call estimates.
+        Assert.Contains("| 40 |", md, StringComparison.Ordinal);
+        Assert.Contains("| 80 / 0 | 1.2 | 3.4 | 56.0 | 3 |", md, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_takes_several_experiment_files_and_checks_all_before_running_any()
+    {
+        string a = Path.Combine(_dir, "a.json"), b = Path.Combine(_dir, "b.json");
+        File.WriteAllText(a, Experiment("a", "\"din\""));
+        File.WriteAllText(b, Experiment("b", "\"din\", \"deepfm\""));
+        var (code, output, error) = CliRunner.Run("run", "-c", a, "-c", b, "--out", Path.Combine(_dir, "runs"), "--list", "--json");
+        Assert.True(code == 0, error);
+        JsonElement[] experiments = [.. JsonDocument.Parse(output).RootElement.GetProperty("experiments").EnumerateArray()];
+        Assert.Equal(["a", "b"], experiments.Select(e => e.GetProperty("experiment").GetString()));
+        Assert.Equal([6, 12], experiments.Select(e => e.GetProperty("runs").GetArrayLength()));
+
+        // A broken second file stops the command before the first one runs.
+        File.WriteAllText(b, "{ \"name\": \"b\" }");
+        Assert.NotEqual(0, CliRunner.Run("run", "-c", a, "-c", b, "--out", Path.Combine(_dir, "runs2")).Code);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "runs2", "a")));
+    }
+
+    [Fact]
+    public void A_bad_page_spec_is_an_error_naming_the_file()
+    {
+        string spec = Path.Combine(_dir, "bad.json");
+        File.WriteAllText(spec, """{ "title": "x", "tables": [ { "title": "t", "kind": "pie", "sources": [ { "experiment": "a" } ] } ] }""");
+        var e = Assert.Throws<ArgumentException>(() => PageSpec.Load(spec));
+        Assert.Contains("bad.json", e.Message, StringComparison.Ordinal);
+        Assert.Contains("pie", e.Message, StringComparison.Ordinal);
+        File.WriteAllText(spec, """{ "title": "x", "tables": [], "extra": 1 }""");
+        Assert.Throws<ArgumentException>(() => PageSpec.Load(spec));
+    }
+}
