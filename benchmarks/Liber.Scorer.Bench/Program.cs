@@ -62,6 +62,28 @@ try
         double cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / lat.Count;
         Console.WriteLine($"{name} sequential, {candidates} candidates, torch threads {threads}: {Summary(lat)}; CPU {cpuMs:F2} ms per call");
 
+        // Reference: the model's forward alone on a batch the offline collator built from as many real samples.
+        (CtrModel reference, _) = Checkpoint.Load(dir);
+        using (reference)
+        using (PartitionVectors? vectors = fusion is null ? null : new RandomPartitionVectorSource(20, 384).Build(samples))
+        {
+            var collator = Collator.For(reference, samples, tables, vectors);
+            int[] ordinals = [.. Enumerable.Range(samples.Count - candidates, candidates)];
+            using var grad = TorchSharp.torch.no_grad();
+            var fwd = new List<double>();
+            cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            for (int i = 0; i < 300; i++)
+            {
+                using var scope = TorchSharp.torch.NewDisposeScope();
+                CtrBatch batch = collator.Build(ordinals);
+                long t0 = Stopwatch.GetTimestamp();
+                reference.call(batch).sigmoid().data<float>().ToArray();
+                fwd.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            }
+
+            Console.WriteLine($"{name} forward alone on {candidates} collated samples: {Summary(fwd)}; CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / fwd.Count:F2} ms per batch (incl. collation)");
+        }
+
         // Open loop: requests start at fixed times whatever the previous ones did; latency from the scheduled time.
         int total = (int)(rate * seconds);
         var open = new double[total];
