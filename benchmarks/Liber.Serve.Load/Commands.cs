@@ -7,7 +7,7 @@ namespace Liber.Serve.Load;
 /// <summary>The verbs: ingest, rank, selftest. Exit code 0 when every request succeeded, 1 otherwise.</summary>
 internal static class Commands
 {
-    private static readonly Option<Uri> Url = new("--url") { Description = "base URL of liber serve", DefaultValueFactory = _ => new Uri("http://127.0.0.1:5080/") };
+    private static readonly Option<string> Url = new("--url") { Description = "base URL of liber serve", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
     private static readonly Option<string?> ApiKey = new("--api-key") { Description = "X-Api-Key for the write endpoints (default: $LIBER_API_KEY)" };
     private static readonly Option<bool> Json = new("--json") { Description = "print one JSON object instead of text" };
     private static readonly Option<string?> Tag = new("--tag") { Description = "user id tag, so runs against the same store use fresh users (default: from the clock)" };
@@ -29,7 +29,7 @@ internal static class Commands
         cmd.SetAction(async (r, ct) =>
         {
             var s = new IngestSettings(
-                r.GetValue(Url)!, Key(r), Positive(r.GetValue(events), "--events"), Positive(r.GetValue(batch), "--batch"),
+                BaseUrl(r), Key(r), Positive(r.GetValue(events), "--events"), Positive(r.GetValue(batch), "--batch"),
                 Positive(r.GetValue(concurrency), "--concurrency"), Positive(r.GetValue(users), "--users"), Positive(r.GetValue(Items), "--items"),
                 TagOf(r), IdBase(), TimeSpan.FromSeconds(r.GetValue(Timeout)));
             IngestResult result = await Load.Ingest.RunAsync(s, r.GetValue(Json) ? TextWriter.Null : Console.Out, ct).ConfigureAwait(false);
@@ -58,7 +58,7 @@ internal static class Commands
         cmd.SetAction(async (r, ct) =>
         {
             var s = new RankSettings(
-                r.GetValue(Url)!, Key(r), Positive(r.GetValue(users), "--users"), r.GetValue(history), Positive(r.GetValue(candidates), "--candidates"),
+                BaseUrl(r), Key(r), Positive(r.GetValue(users), "--users"), r.GetValue(history), Positive(r.GetValue(candidates), "--candidates"),
                 r.GetValue(rate) > 0 ? r.GetValue(rate) : throw new ArgumentException("--rate must be > 0"), r.GetValue(seconds),
                 Positive(r.GetValue(Items), "--items"), !r.GetValue(noItems), r.GetValue(warmup), Positive(r.GetValue(concurrency), "--concurrency"),
                 TagOf(r), IdBase(), TimeSpan.FromSeconds(r.GetValue(Timeout)));
@@ -100,6 +100,14 @@ internal static class Commands
             return checks.All(c => c.Ok) ? 0 : 1;
         });
         return cmd;
+    }
+
+    private static Uri BaseUrl(ParseResult r)
+    {
+        string text = r.GetValue(Url)!;
+        return Uri.TryCreate(text.EndsWith('/') ? text : text + "/", UriKind.Absolute, out Uri? url) && url.Scheme is "http" or "https"
+            ? url
+            : throw new ArgumentException($"--url must be an absolute http(s) URL, got '{text}'");
     }
 
     private static string? Key(ParseResult r) => r.GetValue(ApiKey) ?? Environment.GetEnvironmentVariable("LIBER_API_KEY");

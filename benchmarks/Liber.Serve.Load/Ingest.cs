@@ -78,7 +78,7 @@ internal static class Ingest
         double seconds = clock.Elapsed.TotalSeconds;
         return new IngestResult(
             "ingest", sent, applied, duplicates, rejected, closed, stats.Ok + stats.Errors, stats.Errors, stats.ErrorsByKind,
-            seconds, (applied + duplicates) / seconds, stats.Summarise());
+            Math.Round(seconds, 3), Math.Round((applied + duplicates) / seconds, 1), stats.Summarise());
     }
 
     public static string UserId(string tag, int k) => $"load-{tag}-u{k}";

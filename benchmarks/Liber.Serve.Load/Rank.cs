@@ -92,7 +92,7 @@ internal static class Rank
         double elapsed = clock.Elapsed.TotalSeconds;
 
         return new RankResult(
-            "rank", seedSeconds, seedEvents, scheduled, latency.Ok, latency.Errors, latency.ErrorsByKind, s.Rate, latency.Ok / elapsed, maxLag,
+            "rank", Math.Round(seedSeconds, 3), seedEvents, scheduled, latency.Ok, latency.Errors, latency.ErrorsByKind, s.Rate, Math.Round(latency.Ok / elapsed, 2), Math.Round(maxLag, 3),
             latency.Summarise(), service.Summarise());
 
         async Task SendAsync(int i, double due)

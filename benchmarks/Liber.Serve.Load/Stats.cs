@@ -44,7 +44,8 @@ internal sealed record Percentiles(int Count, double P50, double P90, double P99
 
         Array.Sort(ms);
         double At(double q) => ms[Math.Clamp((int)Math.Ceiling(q * ms.Length) - 1, 0, ms.Length - 1)];
-        return new Percentiles(ms.Length, At(0.5), At(0.9), At(0.99), At(0.999), ms[^1], ms.Average());
+        static double R(double v) => Math.Round(v, 3);
+        return new Percentiles(ms.Length, R(At(0.5)), R(At(0.9)), R(At(0.99)), R(At(0.999)), R(ms[^1]), R(ms.Average()));
     }
 
     public override string ToString() => string.Create(
