@@ -1,6 +1,8 @@
 // OnlineScorer latency (not a unit test: figures go into the report). Weights are untrained (latency does not
 // depend on them); the schema is ml-100k's with P = 32 partitions of 384-d vectors.
 //   dotnet run -c Release -- [folder] [candidates] [torch-threads] [max-concurrency] [rate] [seconds]
+//   dotnet run -c Release -- checkpoint <out-dir> [folder]     (an untrained din+liber(attention) checkpoint, 384-d, P = 32,
+//                                                                with vocabulary.json: for load tests of liber serve)
 using System.Diagnostics;
 using System.Globalization;
 using Liber.Core.Readers;
@@ -10,6 +12,22 @@ using Liber.Models.Features;
 using Liber.Models.Fusion;
 using Liber.Models.Serving;
 using Liber.Models.Training;
+
+if (args.Length > 1 && args[0] == "checkpoint")
+{
+    var ds = DatasetReaders.Load("movielens-100k", new DatasetRequest(args.Length > 2 ? args[2] : "../shared/datasets/ml-100k"));
+    SampleSet s = SampleSet.Build(UserStreams.Build(ds));
+    FeatureTables t = FeatureTables.Build(s, 32);
+    TorchRuntime.Configure(1, 1);
+    using (var model = new CtrModel(t.Map, new ModelConfig { Backbone = "din", Fusion = new FusionOptions { InputSize = 384, MaxPartitions = 32 } }))
+    {
+        Checkpoint.Save(args[1], model);
+    }
+
+    CheckpointVocabulary.Build(t, ds).Save(Path.Combine(args[1], Checkpoint.VocabularyFile));
+    Console.WriteLine($"untrained din+liber(attention) checkpoint written to {args[1]}");
+    return;
+}
 
 string folder = args.Length > 0 ? args[0] : "../shared/datasets/ml-100k";
 int candidates = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100;
