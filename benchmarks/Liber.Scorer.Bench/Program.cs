@@ -116,10 +116,10 @@ try
             }
 
             int k = i;
-            tasks.Add(Task.Run(() =>
+            tasks.Add(Task.Run(async () =>
             {
                 var r = requests[k % requests.Count];
-                scorer.Score(r.User, r.History, r.Candidates, r.Parts);
+                await scorer.ScoreAsync(r.User, r.History, r.Candidates, r.Parts);
                 open[k] = clock.Elapsed.TotalMilliseconds - due;
             }));
         }

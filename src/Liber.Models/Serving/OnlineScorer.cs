@@ -32,10 +32,11 @@ public sealed record PartitionVector(float[] Summary, float[]? Shift);
 /// categories given through <see cref="UpsertItem"/>. Category names the checkpoint never saw are dropped (code 0).
 /// </summary>
 /// <remarks>
-/// Thread safety: <see cref="Score"/> and <see cref="UpsertItem"/> may be called from any number of threads. The model
+/// Thread safety: <see cref="Score"/>, <see cref="ScoreAsync"/> and <see cref="UpsertItem"/> may be called from any number of threads. The model
 /// is read-only in eval mode; gradient mode and dispose scopes are per thread in TorchSharp. At most
 /// <c>maxConcurrency</c> forward passes run at once (default: the processor count), so that a burst of requests
-/// does not oversubscribe the cores; hosts should also keep torch's intra-op threads small
+/// does not oversubscribe the cores (request handlers should use <see cref="ScoreAsync"/>, which queues without
+/// holding a thread); hosts should also keep torch's intra-op threads small
 /// (<see cref="TorchRuntime.Configure"/> with 1 thread gives the best throughput under concurrent requests).
 /// </remarks>
 public sealed class OnlineScorer : IDisposable
@@ -199,16 +200,46 @@ public sealed class OnlineScorer : IDisposable
     /// </summary>
     public float[] Score(string userId, IReadOnlyList<HistoryEntry> history, IReadOnlyList<string> candidates, IReadOnlyList<PartitionVector>? partitions)
     {
+        Request? request = Prepare(userId, history, candidates, partitions);
+        if (request is null)
+        {
+            return [];
+        }
+
+        _gate.Wait();
+        return Forward(request);
+    }
+
+    /// <summary>
+    /// <see cref="Score"/> for request handlers: waits for a forward slot asynchronously (no thread is held while a request
+    /// queues, so a burst cannot starve the thread pool), then runs the forward pass on the calling thread.
+    /// <paramref name="cancellationToken"/> cancels the wait only (an aborted request leaves the queue).
+    /// </summary>
+    public async Task<float[]> ScoreAsync(
+        string userId, IReadOnlyList<HistoryEntry> history, IReadOnlyList<string> candidates, IReadOnlyList<PartitionVector>? partitions, CancellationToken cancellationToken = default)
+    {
+        Request? request = Prepare(userId, history, candidates, partitions);
+        if (request is null)
+        {
+            return [];
+        }
+
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return Forward(request);
+    }
+
+    /// <summary>Validates the arguments and resolves ids on the host before a forward slot is taken; null for no candidates.</summary>
+    private Request? Prepare(string userId, IReadOnlyList<HistoryEntry> history, IReadOnlyList<string> candidates, IReadOnlyList<PartitionVector>? partitions)
+    {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(userId);
         ArgumentNullException.ThrowIfNull(history);
         ArgumentNullException.ThrowIfNull(candidates);
         if (candidates.Count == 0)
         {
-            return [];
+            return null;
         }
 
-        // Resolve ids on the host before taking a forward slot.
         var target = new ItemCodes[candidates.Count];
         for (int s = 0; s < target.Length; s++)
         {
@@ -225,14 +256,18 @@ public sealed class OnlineScorer : IDisposable
             ratings[j] = e.Rating / _ratingScale;
         }
 
-        int user = _users.TryGetValue(userId, out int u) ? u : -1;
-        _gate.Wait();
+        return new Request(_users.TryGetValue(userId, out int u) ? u : -1, past, ratings, target, partitions);
+    }
+
+    /// <summary>Runs one forward pass; the caller holds a gate slot, which is released here.</summary>
+    private float[] Forward(Request r)
+    {
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             using var grad = no_grad();
             using var scope = NewDisposeScope();
-            CtrBatch batch = Build(user, past, ratings, target, partitions);
+            CtrBatch batch = Build(r.User, r.Past, r.Ratings, r.Target, r.Partitions);
             return _model.call(batch).sigmoid().data<float>().ToArray();
         }
         finally
@@ -469,6 +504,9 @@ public sealed class OnlineScorer : IDisposable
     /// <summary>A span over a contiguous CPU tensor's native memory (empty for an empty tensor).</summary>
     private static Span<T> Of<T>(Tensor t)
         where T : unmanaged => t.numel() == 0 ? [] : MemoryMarshal.Cast<byte, T>(t.bytes);
+
+    /// <summary>A request with its ids resolved.</summary>
+    private sealed record Request(int User, ItemCodes[] Past, float[] Ratings, ItemCodes[] Target, IReadOnlyList<PartitionVector>? Partitions);
 
     /// <summary>An item's codes: id (+1, 0 unknown), categories (C) and fields (Fi). Immutable once published.</summary>
     private sealed class ItemCodes(long code, long[] cats, long[] fields)

@@ -276,7 +276,7 @@ public sealed class OnlineScorerTests(ScorerCheckpoints checkpoints) : IClassFix
     }
 
     [Fact]
-    public void Concurrent_calls_give_the_sequential_results()
+    public async Task Concurrent_calls_give_the_sequential_results()
     {
         TorchRuntime.Configure(1, 1);
         using OnlineScorer scorer = OnlineScorer.Load(checkpoints.Get("din", "attention"), maxConcurrency: 3);
@@ -311,5 +311,31 @@ public sealed class OnlineScorerTests(ScorerCheckpoints checkpoints) : IClassFix
         {
             Assert.Equal(sequential[k], concurrent[k]);
         }
+
+        // The async path: many more requests in flight than forward slots, all queued without holding threads.
+        float[][] viaAsync = await Task.WhenAll(Enumerable.Range(0, requests.Count * 2).Select(k => Task.Run(() =>
+        {
+            var r = requests[k % requests.Count];
+            return scorer.ScoreAsync(r.User, r.History, r.Candidates, r.Parts);
+        })));
+        for (int k = 0; k < viaAsync.Length; k++)
+        {
+            Assert.Equal(sequential[k % requests.Count], viaAsync[k]);
+        }
+    }
+
+    [Fact]
+    public async Task ScoreAsync_waiting_for_a_slot_can_be_cancelled_and_Dispose_refuses_later_calls()
+    {
+        TorchRuntime.Configure(1, 1);
+        OnlineScorer scorer = OnlineScorer.Load(checkpoints.Get("din", null), maxConcurrency: 1);
+        string item = Data.Items.External(0);
+        Assert.Single(await scorer.ScoreAsync("u", [], [item], null));
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => scorer.ScoreAsync("u", [], [item], null, cancelled.Token));
+        Assert.Single(scorer.Score("u", [], [item], null));               // a cancelled wait took no slot
+        scorer.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => scorer.Score("u", [], [item], null));
     }
 }
