@@ -35,6 +35,7 @@ int threads = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture)
 int concurrency = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : Environment.ProcessorCount;
 double rate = args.Length > 4 ? double.Parse(args[4], CultureInfo.InvariantCulture) : 200;
 double seconds = args.Length > 5 ? double.Parse(args[5], CultureInfo.InvariantCulture) : 10;
+bool sync = args.Length > 6 && args[6] == "sync";      // open loop through the blocking Score (thread per waiting request)
 
 var dataset = DatasetReaders.Load("movielens-100k", new DatasetRequest(folder));
 SampleSet samples = SampleSet.Build(UserStreams.Build(dataset));
@@ -119,13 +120,21 @@ try
             tasks.Add(Task.Run(async () =>
             {
                 var r = requests[k % requests.Count];
-                await scorer.ScoreAsync(r.User, r.History, r.Candidates, r.Parts);
+                if (sync)
+                {
+                    scorer.Score(r.User, r.History, r.Candidates, r.Parts);
+                }
+                else
+                {
+                    await scorer.ScoreAsync(r.User, r.History, r.Candidates, r.Parts);
+                }
+
                 open[k] = clock.Elapsed.TotalMilliseconds - due;
             }));
         }
 
         Task.WaitAll(tasks);
-        Console.WriteLine($"{name} open loop {rate}/s for {seconds} s (achieved {total / clock.Elapsed.TotalSeconds:F0}/s), max concurrency {concurrency}: {Summary([.. open])}");
+        Console.WriteLine($"{name} open loop {rate}/s for {seconds} s (achieved {total / clock.Elapsed.TotalSeconds:F0}/s), max concurrency {concurrency}, {(sync ? "Score" : "ScoreAsync")}: {Summary([.. open])}");
     }
 }
 finally
