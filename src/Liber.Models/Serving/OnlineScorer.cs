@@ -53,6 +53,7 @@ public sealed class OnlineScorer : IDisposable
     private readonly int _slots;
     private readonly ItemCodes _missing;
     private volatile bool _disposed;
+    private int _waiting;
 
     private OnlineScorer(CtrModel model, CheckpointVocabulary vocabulary, string vocabularyPath, int maxConcurrency)
     {
@@ -146,6 +147,9 @@ public sealed class OnlineScorer : IDisposable
         _ => int.MaxValue,
     };
 
+    /// <summary>Calls waiting for a forward slot right now (a host may answer 503 above a bound instead of queueing more).</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
+
     /// <summary>Loads a checkpoint folder (model.bin, config.json, feature-map.json, vocabulary.json) for scoring.</summary>
     public static OnlineScorer Load(string checkpointDirectory) => Load(checkpointDirectory, Environment.ProcessorCount);
 
@@ -206,7 +210,16 @@ public sealed class OnlineScorer : IDisposable
             return [];
         }
 
-        _gate.Wait();
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            _gate.Wait();
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+
         return Forward(request);
     }
 
@@ -224,7 +237,16 @@ public sealed class OnlineScorer : IDisposable
             return [];
         }
 
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+
         return Forward(request);
     }
 

@@ -335,6 +335,7 @@ public sealed class OnlineScorerTests(ScorerCheckpoints checkpoints) : IClassFix
         await cancelled.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => scorer.ScoreAsync("u", [], [item], null, cancelled.Token));
         Assert.Single(scorer.Score("u", [], [item], null));               // a cancelled wait took no slot
+        Assert.Equal(0, scorer.Waiting);
         scorer.Dispose();
         Assert.Throws<ObjectDisposedException>(() => scorer.Score("u", [], [item], null));
     }
