@@ -307,14 +307,16 @@ public sealed class OnlineScorer : IDisposable
         }
 
         _disposed = true;
-        // Wait for the forward passes in flight: new calls see _disposed and throw.
+        // Wait for the forward passes in flight (new calls see _disposed and throw), dispose the model, then wake the
+        // calls still queued: they see _disposed in Forward and throw. The semaphore stays undisposed so that no
+        // waiter can hang on it.
         for (int i = 0; i < _slots; i++)
         {
             _gate.Wait();
         }
 
         _model.Dispose();
-        _gate.Dispose();
+        _gate.Release(_slots);
     }
 
     private ItemCodes Lookup(string item) => _items.TryGetValue(item, out ItemCodes? codes) ? codes : _missing;

@@ -338,5 +338,7 @@ public sealed class OnlineScorerTests(ScorerCheckpoints checkpoints) : IClassFix
         Assert.Equal(0, scorer.Waiting);
         scorer.Dispose();
         Assert.Throws<ObjectDisposedException>(() => scorer.Score("u", [], [item], null));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => scorer.ScoreAsync("u", [], [item], null));
+        scorer.Dispose();                                                   // twice is harmless
     }
 }
