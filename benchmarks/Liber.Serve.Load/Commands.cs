@@ -42,10 +42,10 @@ internal static class Commands
     public static Command Rank()
     {
         var users = new Option<int>("--users") { Description = "users seeded and ranked for", DefaultValueFactory = _ => 50 };
-        var history = new Option<int>("--history") { Description = "events seeded per user", DefaultValueFactory = _ => 1000 };
+        var history = new Option<int>("--history") { Description = "events seeded per user (0: rank the users an earlier run seeded with the same --tag)", DefaultValueFactory = _ => 1000 };
         var candidates = new Option<int>("--candidates") { Description = "candidates per request", DefaultValueFactory = _ => 100 };
         var rate = new Option<double>("--rate") { Description = "requests per second (open loop)", DefaultValueFactory = _ => 200 };
-        var seconds = new Option<double>("--seconds") { Description = "length of the schedule", DefaultValueFactory = _ => 30 };
+        var seconds = new Option<double>("--seconds") { Description = "length of the schedule (0: seed only)", DefaultValueFactory = _ => 30 };
         var noItems = new Option<bool>("--no-seed-items") { Description = "do not POST /v1/items (keep the checkpoint's item metadata)" };
         var warmup = new Option<int>("--warmup") { Description = "unmeasured requests before the schedule", DefaultValueFactory = _ => 50 };
         var concurrency = new Option<int>("--concurrency") { Description = "parallel seeding requests", DefaultValueFactory = _ => 4 };

@@ -50,7 +50,7 @@ internal static class Rank
         string? Check(System.Text.Json.JsonElement root) =>
             root.GetProperty("scores").GetArrayLength() == expected ? null : $"bad body: scores != {expected}";
 
-        for (int i = 0; i < s.Warmup; i++)
+        for (int i = 0; i < s.Warmup && bodies.Length > 0; i++)
         {
             Reply r = await client.PostAsync("v1/rank", bodies[i % bodies.Length], ct).ConfigureAwait(false);
             if (r.Problem(Check) is string p)
