@@ -339,6 +339,8 @@ internal static class Endpoints
     {
         if (request.ContentLength > max)
         {
+            // Answer without reading the body, and close the connection rather than drain it.
+            request.HttpContext.Response.Headers.Connection = "close";
             return (null, TooLarge(max));
         }
 
@@ -351,6 +353,7 @@ internal static class Endpoints
             {
                 if (buffer.Length + read > max)
                 {
+                    request.HttpContext.Response.Headers.Connection = "close";
                     return (null, TooLarge(max));
                 }
 
