@@ -64,6 +64,21 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
         // Project only the visible slots (most samples see far fewer than P partitions): [N_visible, D] -> [N_visible, H],
         // then place them back into [B, P, H]; padded slots keep only their rank embedding and get weight 0 anyway.
         long b = input.Mask.shape[0], p = input.Mask.shape[1], d = input.Summaries.shape[2];
+        if (b > 1 && IsBroadcast(input))
+        {
+            // Every row is the same partitions expanded over the batch (online scoring of one user against N
+            // candidates): project them once and expand the keys instead of projecting B copies.
+            LiberInput first = new()
+            {
+                Summaries = input.Summaries.narrow(0, 0, 1),
+                Shifts = input.Shifts.narrow(0, 0, 1),
+                ShiftMask = input.ShiftMask.narrow(0, 0, 1),
+                Mask = input.Mask.narrow(0, 0, 1),
+                Ranks = input.Ranks.narrow(0, 0, 1),
+            };
+            return Keys(first).expand(b, p, -1);
+        }
+
         Tensor visible = input.Mask.reshape(-1).nonzero().squeeze(1);                     // [N]
         Tensor projected = _summary.call(input.Summaries.reshape(b * p, d).index_select(0, visible)); // [N, H]
         if (_shift is not null)
@@ -75,6 +90,10 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
         Tensor placed = zeros(b * p, projected.shape[1], device: projected.device).index_copy(0, visible, projected); // [B P, H]
         return (placed.view(b, p, -1) + _rank.call(input.Ranks)).tanh();                  // [B, P, H]
     }
+
+    /// <summary>Whether every tensor of the input is one row expanded over the batch (stride 0 on the batch dimension).</summary>
+    private static bool IsBroadcast(LiberInput input) =>
+        input.Summaries.stride(0) == 0 && input.Shifts.stride(0) == 0 && input.ShiftMask.stride(0) == 0 && input.Mask.stride(0) == 0 && input.Ranks.stride(0) == 0;
 
     private Tensor WeightsOf(LiberInput input, Tensor keys, Tensor target)
     {

@@ -29,6 +29,9 @@ public static class Checkpoint
     /// <summary>Feature map file name.</summary>
     public const string FeatureMapFile = "feature-map.json";
 
+    /// <summary>Vocabulary file name (external ids and item features for online scoring, see <see cref="Serving.CheckpointVocabulary"/>).</summary>
+    public const string VocabularyFile = "vocabulary.json";
+
     /// <summary>Options of config.json: indented, unknown keys are errors.</summary>
     public static JsonSerializerOptions Json { get; } = new()
     {

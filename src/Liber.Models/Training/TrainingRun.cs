@@ -83,6 +83,7 @@ public static class TrainingRun
         if (options.CheckpointDirectory is string dir)
         {
             Checkpoint.Save(dir, model, options.Training);
+            Serving.CheckpointVocabulary.Build(tables, dataset).Save(Path.Combine(dir, Checkpoint.VocabularyFile));
         }
 
         inspect?.Invoke(model, collator);
