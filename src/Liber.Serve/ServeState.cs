@@ -14,8 +14,8 @@ public interface IRankModel : IDisposable
     /// <summary>Dimension the partition vectors must have; null when the model has no LIBER fusion.</summary>
     int? FusionInputSize { get; }
 
-    /// <summary>Events of history the model reads (L).</summary>
-    int HistoryLength { get; }
+    /// <summary>Most recent history events the model reads (L; more for long-history backbones; <see cref="int.MaxValue"/> for all).</summary>
+    int HistoryWindow { get; }
 
     /// <summary>Partitions the model reads (P).</summary>
     int MaxPartitions { get; }
@@ -23,7 +23,7 @@ public interface IRankModel : IDisposable
     /// <summary>Tells the model an item's categories (items new to, or changed since, the checkpoint).</summary>
     void UpsertItem(string itemId, IReadOnlyList<string> categories);
 
-    /// <summary>CTR scores of <paramref name="candidates"/> for the user with this history (oldest first) and these partition vectors (oldest first).</summary>
+    /// <summary>CTR scores of <paramref name="candidates"/> for the user with this history (oldest first) and these partition vectors (oldest first; shift null for a user's first partition). Safe under concurrent calls.</summary>
     float[] Score(string user, IReadOnlyList<(string Item, float Rating)> history, IReadOnlyList<string> candidates, IReadOnlyList<(float[] Summary, float[]? Shift)>? partitions);
 }
 

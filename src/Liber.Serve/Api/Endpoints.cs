@@ -285,7 +285,7 @@ internal static class Endpoints
         if (state.Store.FindUser(user) is int u && state.Store.State(u) is UserPartitionState s2)
         {
             IReadOnlyList<InterestJob> jobs = state.Jobs(u);
-            int need = model.HistoryLength - s2.Cache.Length;
+            int need = model.HistoryWindow - s2.Cache.Length;
             var tail = new List<PartitionEvent>();
             for (int k = jobs.Count - 1; k >= 0 && need > 0; k--)
             {
@@ -295,7 +295,7 @@ internal static class Endpoints
                 need -= take;
             }
 
-            tail.AddRange(s2.Cache.Length > model.HistoryLength ? s2.Cache[^model.HistoryLength..] : s2.Cache);
+            tail.AddRange(s2.Cache.Length > model.HistoryWindow ? s2.Cache[^model.HistoryWindow..] : s2.Cache);
             var catalog = state.Store.CatalogSnapshot().Catalog;
             foreach (PartitionEvent e in tail)
             {
@@ -311,7 +311,7 @@ internal static class Endpoints
                         return Results.Problem(statusCode: 500, title: "vector dimension mismatch", detail: $"partition vectors have {sv.Length} dimensions but the checkpoint's fusion expects {d}: serve with the encoder the checkpoint was trained with");
                     }
 
-                    partitions.Add((sv, j.ShiftVector));
+                    partitions.Add((sv, j.Partition.Number == 0 ? null : j.ShiftVector));
                 }
                 else
                 {
