@@ -47,6 +47,7 @@ public static class LiberService
         });
         builder.Logging.ClearProviders();
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
         if (logging is not null)
         {
             logging(builder.Logging);
