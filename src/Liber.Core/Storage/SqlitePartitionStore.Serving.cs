@@ -158,22 +158,24 @@ public sealed partial class SqlitePartitionStore : IExternalIds, IItemCatalog, I
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             var changes = new List<Item>();
-            var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+            var fresh = new Dictionary<string, int>(StringComparer.Ordinal);
             lock (_idsGate)
             {
                 foreach (ItemMetadata m in items)
                 {
                     ArgumentException.ThrowIfNullOrWhiteSpace(m.Id);
-                    int id = _itemIds.TryGetValue(m.Id, out int known) ? known
-                        : seen.TryGetValue(m.Id, out int fresh) ? fresh
-                        : _items.Count + seen.Count;
+                    if (!_itemIds.TryGetValue(m.Id, out int id) && !fresh.TryGetValue(m.Id, out id))
+                    {
+                        id = _items.Count + fresh.Count;
+                        fresh[m.Id] = id;
+                    }
+
                     var item = new Item(id, m.Id, string.IsNullOrWhiteSpace(m.Title) ? m.Id : m.Title, m.Year, [.. m.Categories], [.. m.Tags], m.Text);
                     if (id < _items.Count && SameMetadata(_items[id], item))
                     {
                         continue;
                     }
 
-                    seen[m.Id] = id;
                     changes.RemoveAll(c => c.Id == id);
                     changes.Add(item);
                 }
