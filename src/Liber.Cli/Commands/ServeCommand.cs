@@ -26,13 +26,14 @@ public static class ServeCommand
         var maxBatch = new Option<int>("--max-batch-events") { Description = "events per /v1/events request at most", DefaultValueFactory = _ => 10_000 };
         var maxBody = new Option<long>("--max-body-bytes") { Description = "request body bytes at most", DefaultValueFactory = _ => 8L * 1024 * 1024 };
         var maxAttempts = new Option<int>("--job-attempts") { Description = "attempts of a partition's interest job before it is marked failed", DefaultValueFactory = _ => 5 };
+        var noNearline = new Option<bool>("--no-nearline") { Description = "do not run the nearline worker in this process: partitions stay pending (ingest-only benchmarks)" };
         durability.AcceptOnlyFromAmong("full", "normal");
         lateEvents.AcceptOnlyFromAmong("reject", "insert");
         var ds = new DatasetOptions();
         ds.AddTo(cmd);
         var chain = new LiberChainOptions();
         chain.AddTo(cmd);
-        foreach (Option o in new Option[] { store, checkpoint, urls, insecure, durability, lateEvents, maxBatch, maxBody, maxAttempts })
+        foreach (Option o in new Option[] { store, checkpoint, urls, insecure, durability, lateEvents, maxBatch, maxBody, maxAttempts, noNearline })
         {
             cmd.Options.Add(o);
         }
@@ -62,7 +63,7 @@ public static class ServeCommand
                 MaxBatchEvents = r.GetValue(maxBatch),
                 MaxBodyBytes = r.GetValue(maxBody),
                 Seed = seed,
-                Nearline = new NearlineOptions { MaxAttempts = r.GetValue(maxAttempts) },
+                Nearline = new NearlineOptions { MaxAttempts = r.GetValue(maxAttempts), Enabled = !r.GetValue(noNearline) },
             };
             try
             {
