@@ -55,8 +55,8 @@ public sealed class EndpointTests : IAsyncLifetime
         JsonElement[] rejected = [.. r.GetProperty("rejected").EnumerateArray()];
         Assert.Equal([1, 2], rejected.Select(x => x.GetProperty("index").GetInt32()));
         Assert.Equal(4, rejected[0].GetProperty("event_id").GetInt64());
-        Assert.Contains("older", rejected[0].GetProperty("reason").GetString(), StringComparison.Ordinal);
-        Assert.Contains("already applied", rejected[1].GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Contains("of user 'u' at 150 is older", rejected[0].GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Contains("already applied for user 'u', not user 'v'", rejected[1].GetProperty("reason").GetString(), StringComparison.Ordinal);
         int user = _host.State.Store.FindUser("u")!.Value;
         Assert.Equal([1f, 0f, 4f], _host.State.Store.State(user)!.Cache.Select(e => e.Rating));
     }

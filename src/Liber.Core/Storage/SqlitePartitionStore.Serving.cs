@@ -349,6 +349,20 @@ public sealed partial class SqlitePartitionStore : IExternalIds, IItemCatalog, I
         }
     }
 
+    /// <summary>How reasons name a user: its external id in a serving store, else the dense id.</summary>
+    private string UserLabel(int user)
+    {
+        if (!_catalogMode)
+        {
+            return user.ToString(CultureInfo.InvariantCulture);
+        }
+
+        lock (_idsGate)
+        {
+            return user >= 0 && user < _userNames.Count ? $"'{_userNames[user]}'" : user.ToString(CultureInfo.InvariantCulture);
+        }
+    }
+
     private static void CheckSchema(SqliteConnection db, SqliteTransaction tx, string path)
     {
         string? existing = GetMeta(db, tx, "schema");

@@ -284,7 +284,7 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
                         }
                         else
                         {
-                            rejected.Add(new RejectedEvent(i, e.EventId, $"event id {e.EventId} was already applied for user {owner}, not user {e.User}"));
+                            rejected.Add(new RejectedEvent(i, e.EventId, $"event id {e.EventId} was already applied for user {UserLabel(owner)}, not user {UserLabel(e.User)}"));
                         }
 
                         continue;
@@ -297,7 +297,7 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
                         string why = _options.LateEvents == LateEventRule.Reject
                             ? "the late-event rule is reject"
                             : "the short-term cache does not span its time, and closed partitions are immutable";
-                        rejected.Add(new RejectedEvent(i, e.EventId, $"event {e.EventId} of user {e.User} at {e.Timestamp} is older than the user's last event at {engine.LastTimestamp} ({why})"));
+                        rejected.Add(new RejectedEvent(i, e.EventId, $"event {e.EventId} of user {UserLabel(e.User)} at {e.Timestamp} is older than the user's last event at {engine.LastTimestamp} ({why})"));
                         continue;
                     }
 
