@@ -110,7 +110,7 @@ public sealed class ServeState : IDisposable
         }
 
         IReadOnlyList<InterestJob> jobs = Store.Jobs(user);
-        if (_jobs.Count > 100_000)
+        if (_jobs.Count > 10_000)
         {
             _jobs.Clear();
         }
