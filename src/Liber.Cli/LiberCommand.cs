@@ -31,6 +31,7 @@ public static class LiberCommand
         root.Subcommands.Add(ReportCommand.Create(io));
         root.Subcommands.Add(EncodeCommand.Create(io));
         root.Subcommands.Add(LearnCommand.Create(io));
+        root.Subcommands.Add(ServeCommand.Create(io));
         ParseResult parsed = root.Parse(args);
         try
         {

@@ -47,9 +47,9 @@ public sealed record SqliteStoreOptions
 /// Applied ids are also held in memory (about 40 bytes each) for the duplicate check. Single writer: calls are
 /// serialised by a lock, and one process should own the file.
 /// </summary>
-public sealed class SqlitePartitionStore : IPartitionStore
+public sealed partial class SqlitePartitionStore : IPartitionStore
 {
-    private const string SchemaVersion = "1";
+    private const string SchemaVersion = "2";
     private const int EventBytes = 24;
     private const int LogRowsPerStatement = 256;
     private const int MaxGroup = 32;
@@ -58,7 +58,7 @@ public sealed class SqlitePartitionStore : IPartitionStore
     private readonly SqliteConnection _db;
     private readonly IPartitionPolicy _policy;
     private readonly PartitionCaps _caps;
-    private readonly ItemFeatures _features;
+    private ItemFeatures _features;
     private readonly SqliteStoreOptions _options;
     private readonly Dictionary<int, UserPartitioner> _engines = [];
     private readonly HashSet<int> _dirty = [];
@@ -73,15 +73,16 @@ public sealed class SqlitePartitionStore : IPartitionStore
     private long _lastSeq;
     private long _sinceCheckpoint;
 
-    private SqlitePartitionStore(string path, SqliteConnection db, IPartitionPolicy policy, PartitionCaps caps, ItemFeatures features, SqliteStoreOptions options)
+    private SqlitePartitionStore(string path, SqliteConnection db, IPartitionPolicy policy, PartitionCaps caps, string tokenizer, SqliteStoreOptions options, bool catalog)
     {
         Path = path;
         _db = db;
         _policy = policy;
         _caps = caps;
-        _features = features;
+        _features = null!; // set by OpenCore before any use
         _options = options;
-        Policy = Describe(policy, caps, features);
+        _catalogMode = catalog;
+        Policy = Describe(policy, caps, tokenizer);
         _loadUser = Prepare("SELECT next_index, partition_count, last_ts, cache FROM users WHERE user = $user", "$user");
         _saveUser = Prepare(
             "INSERT INTO users(user, next_index, partition_count, last_ts, cache) VALUES ($user, $next, $count, $last, $cache) " +
@@ -113,7 +114,14 @@ public sealed class SqlitePartitionStore : IPartitionStore
     /// </summary>
     public static SqlitePartitionStore Open(string path, IPartitionPolicy policy, PartitionCaps caps, ItemFeatures features, SqliteStoreOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(features);
+        return OpenCore(path, policy, caps, features.Tokenizer, _ => features, catalog: false, options);
+    }
+
+    private static SqlitePartitionStore OpenCore(string path, IPartitionPolicy policy, PartitionCaps caps, string tokenizer, Func<SqlitePartitionStore, ItemFeatures> features, bool catalog, SqliteStoreOptions? options)
+    {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentNullException.ThrowIfNull(policy);
         options ??= new SqliteStoreOptions();
         options.Validate();
         caps.Validate();
@@ -146,12 +154,15 @@ public sealed class SqlitePartitionStore : IPartitionStore
                     CREATE TABLE IF NOT EXISTS users(user INTEGER PRIMARY KEY, next_index INTEGER NOT NULL, partition_count INTEGER NOT NULL,
                         last_ts INTEGER, cache BLOB NOT NULL);
                     """, tx);
-                CheckOrSet(db, tx, path, "schema", SchemaVersion);
-                CheckOrSet(db, tx, path, "policy", Describe(policy, caps, features));
+                CheckSchema(db, tx, path);
+                CreateServingTables(db, tx);
+                CheckOrSet(db, tx, path, "policy", Describe(policy, caps, tokenizer));
                 tx.Commit();
             }
 
-            store = new SqlitePartitionStore(full, db, policy, caps, features, options);
+            store = new SqlitePartitionStore(full, db, policy, caps, tokenizer, options, catalog);
+            store.LoadServingState();
+            store._features = features(store);
             store.Recover();
             return store;
         }
@@ -160,6 +171,7 @@ public sealed class SqlitePartitionStore : IPartitionStore
             if (store is not null)
             {
                 store.DisposeCommands();
+                store.DisposeServing();
             }
 
             db.Dispose();
@@ -187,7 +199,7 @@ public sealed class SqlitePartitionStore : IPartitionStore
     public Task<AppendResult> AppendAsync(IReadOnlyList<StoreEvent> events, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(events);
-        var pending = new PendingBatch(events, new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new PendingBatch(events, null, new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously));
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -215,7 +227,7 @@ public sealed class SqlitePartitionStore : IPartitionStore
             {
                 lock (_gate)
                 {
-                    results = ApplyGroup([.. group.Select(g => g.Events)]);
+                    results = ApplyGroup(ResolveGroupLocked(group));
                 }
             }
             catch (Exception e)
@@ -236,7 +248,7 @@ public sealed class SqlitePartitionStore : IPartitionStore
     }
 
     /// <summary>Applies batches in order in one transaction; the caller holds the lock.</summary>
-    private AppendResult[] ApplyGroup(IReadOnlyList<IReadOnlyList<StoreEvent>> batches)
+    private AppendResult[] ApplyGroup(List<IReadOnlyList<StoreEvent>> batches)
     {
         var results = new AppendResult[batches.Count];
         var fresh = new Dictionary<long, int>();
@@ -246,6 +258,7 @@ public sealed class SqlitePartitionStore : IPartitionStore
         try
         {
             Enlist(tx);
+            SaveNewUserIds(tx);
             for (int b = 0; b < batches.Count; b++)
             {
                 IReadOnlyList<StoreEvent> events = batches[b];
@@ -271,7 +284,7 @@ public sealed class SqlitePartitionStore : IPartitionStore
                         }
                         else
                         {
-                            rejected.Add(new RejectedEvent(i, e.EventId, $"event id {e.EventId} was already applied for user {owner}, not user {e.User}"));
+                            rejected.Add(new RejectedEvent(i, e.EventId, $"event id {e.EventId} was already applied for user {UserLabel(owner)}, not user {UserLabel(e.User)}"));
                         }
 
                         continue;
@@ -284,15 +297,19 @@ public sealed class SqlitePartitionStore : IPartitionStore
                         string why = _options.LateEvents == LateEventRule.Reject
                             ? "the late-event rule is reject"
                             : "the short-term cache does not span its time, and closed partitions are immutable";
-                        rejected.Add(new RejectedEvent(i, e.EventId, $"event {e.EventId} of user {e.User} at {e.Timestamp} is older than the user's last event at {engine.LastTimestamp} ({why})"));
+                        rejected.Add(new RejectedEvent(i, e.EventId, $"event {e.EventId} of user {UserLabel(e.User)} at {e.Timestamp} is older than the user's last event at {engine.LastTimestamp} ({why})"));
                         continue;
                     }
 
                     touched.Add(e.User);
                     PartitionEvent pe = e.ToPartitionEvent();
+                    _scratch.Clear();
+                    _scratch.AddRange(engine.Events);
+                    _scratch.Add(pe);
                     foreach (Partition p in late ? engine.InsertIntoCache(pe) : engine.Append(pe))
                     {
                         SavePartition(p);
+                        SaveJob(tx, p, EventsOf(p, _scratch));
                         closed.Add(p);
                     }
 
@@ -316,6 +333,7 @@ public sealed class SqlitePartitionStore : IPartitionStore
         }
 
         Enlist(null);
+        _unsavedUsers.Clear();
         foreach ((long id, int user) in fresh)
         {
             _applied[id] = user;
@@ -498,10 +516,11 @@ public sealed class SqlitePartitionStore : IPartitionStore
             _disposed = true;
             DisposeCommands();
             _db.Dispose();
+            DisposeServing();
         }
     }
 
-    /// <summary>Finishes the batches queued by <see cref="AppendAsync"/>, checkpoints and closes the store.</summary>
+    /// <summary>Finishes the batches queued by <see cref="AppendAsync(IReadOnlyList{StoreEvent}, CancellationToken)"/>, checkpoints and closes the store.</summary>
     public void Dispose()
     {
         _queue.Writer.TryComplete();
@@ -528,12 +547,13 @@ public sealed class SqlitePartitionStore : IPartitionStore
             {
                 DisposeCommands();
                 _db.Dispose();
+                DisposeServing();
             }
         }
     }
 
-    private static string Describe(IPartitionPolicy policy, PartitionCaps caps, ItemFeatures features) =>
-        string.Create(CultureInfo.InvariantCulture, $"{policy.Describe()} max_events={caps.MaxEvents} max_prompt_tokens={caps.MaxPromptTokens} tokenizer={features.Tokenizer}");
+    private static string Describe(IPartitionPolicy policy, PartitionCaps caps, string tokenizer) =>
+        string.Create(CultureInfo.InvariantCulture, $"{policy.Describe()} max_events={caps.MaxEvents} max_prompt_tokens={caps.MaxPromptTokens} tokenizer={tokenizer}");
 
     private static void Execute(SqliteConnection db, string sql, SqliteTransaction? tx = null)
     {
@@ -712,9 +732,9 @@ public sealed class SqlitePartitionStore : IPartitionStore
         }
     }
 
-    private void CheckpointLocked()
+    private void CheckpointLocked(Action<SqliteTransaction>? alsoWrite = null)
     {
-        if (_dirty.Count == 0 && _sinceCheckpoint == 0)
+        if (alsoWrite is null && _dirty.Count == 0 && _sinceCheckpoint == 0)
         {
             return;
         }
@@ -724,6 +744,7 @@ public sealed class SqlitePartitionStore : IPartitionStore
             Enlist(tx);
             try
             {
+                alsoWrite?.Invoke(tx);
                 foreach (int user in _dirty)
                 {
                     SaveUser(_engines[user].Save());
@@ -835,5 +856,5 @@ public sealed class SqlitePartitionStore : IPartitionStore
         _insertPartition.ExecuteNonQuery();
     }
 
-    private sealed record PendingBatch(IReadOnlyList<StoreEvent> Events, TaskCompletionSource<AppendResult> Done);
+    private sealed record PendingBatch(IReadOnlyList<StoreEvent>? Events, IReadOnlyList<ExternalEvent>? External, TaskCompletionSource<AppendResult> Done);
 }

@@ -1,0 +1,104 @@
+namespace Liber.Serve.Api;
+
+#pragma warning disable CA1819 // DTOs: arrays are the JSON shape
+
+/// <summary>One event of a <c>POST /v1/events</c> body.</summary>
+/// <param name="EventId">Idempotency key across the store.</param>
+/// <param name="User">External user id (1..128 characters).</param>
+/// <param name="Item">External item id (1..128 characters).</param>
+/// <param name="Timestamp">Unix seconds.</param>
+/// <param name="Rating">Rating (exactly one of rating and feedback).</param>
+/// <param name="Feedback">Implicit feedback 0 or 1, stored as rating 0/1.</param>
+public sealed record EventDto(long EventId, string User, string Item, long Timestamp, double? Rating, int? Feedback);
+
+/// <summary>The <c>POST /v1/events</c> body.</summary>
+/// <param name="Events">The events, at most the configured batch limit.</param>
+public sealed record EventsRequest(EventDto[] Events);
+
+/// <summary>An event the store did not apply.</summary>
+/// <param name="Index">Position in the batch.</param>
+/// <param name="EventId">Its id.</param>
+/// <param name="Reason">Why.</param>
+public sealed record RejectedDto(int Index, long EventId, string Reason);
+
+/// <summary>A partition a batch closed.</summary>
+/// <param name="User">External user id.</param>
+/// <param name="Number">Partition number within the user.</param>
+/// <param name="FirstEvent">Index of its first event in the user's stream.</param>
+/// <param name="LastEvent">Index of its last event.</param>
+/// <param name="Events">Events in it.</param>
+/// <param name="StartTime">Unix seconds of its first event.</param>
+/// <param name="EndTime">Unix seconds of its last event.</param>
+public sealed record ClosedPartitionDto(string User, int Number, int FirstEvent, int LastEvent, int Events, long StartTime, long EndTime);
+
+/// <summary>The <c>POST /v1/events</c> answer.</summary>
+/// <param name="Applied">Events applied.</param>
+/// <param name="Duplicates">Events already applied (same id).</param>
+/// <param name="Rejected">Events rejected, with reasons.</param>
+/// <param name="ClosedPartitions">Partitions the batch closed.</param>
+public sealed record EventsResponse(int Applied, int Duplicates, RejectedDto[] Rejected, ClosedPartitionDto[] ClosedPartitions);
+
+/// <summary>One item of a <c>POST /v1/items</c> body.</summary>
+/// <param name="Id">External item id.</param>
+/// <param name="Title">Title.</param>
+/// <param name="Year">Year.</param>
+/// <param name="Categories">Categories.</param>
+/// <param name="Tags">Tags.</param>
+/// <param name="Text">Free text.</param>
+public sealed record ItemDto(string Id, string? Title, int? Year, string[]? Categories, string[]? Tags, string? Text);
+
+/// <summary>The <c>POST /v1/items</c> body.</summary>
+/// <param name="Items">The items.</param>
+public sealed record ItemsRequest(ItemDto[] Items);
+
+/// <summary>The <c>POST /v1/items</c> answer.</summary>
+/// <param name="Upserted">Items received and stored.</param>
+/// <param name="Changed">Items that were new or changed.</param>
+public sealed record ItemsResponse(int Upserted, int Changed);
+
+/// <summary>A partition with its interest texts.</summary>
+/// <param name="Number">Partition number.</param>
+/// <param name="FirstEvent">Index of its first event.</param>
+/// <param name="LastEvent">Index of its last event.</param>
+/// <param name="Events">Events in it.</param>
+/// <param name="StartTime">Unix seconds of its first event.</param>
+/// <param name="EndTime">Unix seconds of its last event.</param>
+/// <param name="Status">pending, done or failed.</param>
+/// <param name="Summary">Interest summary once done.</param>
+/// <param name="Shift">Interest shift once done (null for the first partition).</param>
+/// <param name="Error">Last error, or null.</param>
+/// <param name="Attempts">Failed attempts so far.</param>
+public sealed record PartitionInterestDto(int Number, int FirstEvent, int LastEvent, int Events, long StartTime, long EndTime, string Status, string? Summary, string? Shift, string? Error, int Attempts);
+
+/// <summary>The <c>GET /v1/users/{id}/interests</c> answer.</summary>
+/// <param name="User">External user id.</param>
+/// <param name="CacheEvents">Events in the short-term cache.</param>
+/// <param name="Events">Events applied for the user.</param>
+/// <param name="Partitions">Closed partitions, oldest first.</param>
+public sealed record InterestsResponse(string User, int CacheEvents, int Events, PartitionInterestDto[] Partitions);
+
+/// <summary>The <c>POST /v1/rank</c> body.</summary>
+/// <param name="User">External user id.</param>
+/// <param name="Candidates">Candidate external item ids (1..1,000).</param>
+public sealed record RankRequest(string User, string[] Candidates);
+
+/// <summary>One candidate's score.</summary>
+/// <param name="Item">External item id.</param>
+/// <param name="Score">CTR probability.</param>
+public sealed record ScoreDto(string Item, float Score);
+
+/// <summary>The <c>POST /v1/rank</c> answer.</summary>
+/// <param name="User">External user id.</param>
+/// <param name="Model">Model name.</param>
+/// <param name="Scores">Scores in candidate order.</param>
+/// <param name="HistoryEvents">History events the model read.</param>
+/// <param name="PartitionsUsed">Partition vectors the model read.</param>
+/// <param name="PartitionsPending">Closed partitions left out because their texts are pending or failed.</param>
+public sealed record RankResponse(string User, string Model, ScoreDto[] Scores, int HistoryEvents, int PartitionsUsed, int[] PartitionsPending);
+
+/// <summary>The <c>GET /healthz</c> answer.</summary>
+/// <param name="Status">ok.</param>
+/// <param name="Users">Users with state.</param>
+/// <param name="PendingJobs">Interest jobs pending.</param>
+/// <param name="Model">Rank model, or null without a checkpoint.</param>
+public sealed record HealthResponse(string Status, int Users, long PendingJobs, string? Model);

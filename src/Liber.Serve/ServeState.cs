@@ -1,0 +1,139 @@
+using System.Collections.Concurrent;
+using Liber.Core.Data;
+using Liber.Core.Partitioning;
+using Liber.Core.Storage;
+
+namespace Liber.Serve;
+
+/// <summary>A model that scores candidates for a user state (the checkpoint's <c>OnlineScorer</c> behind an interface of the service's own).</summary>
+public interface IRankModel : IDisposable
+{
+    /// <summary>Model name, e.g. din+liber(attention).</summary>
+    string ModelName { get; }
+
+    /// <summary>Dimension the partition vectors must have; null when the model has no LIBER fusion.</summary>
+    int? FusionInputSize { get; }
+
+    /// <summary>Most recent history events the model reads (L; more for long-history backbones; <see cref="int.MaxValue"/> for all).</summary>
+    int HistoryWindow { get; }
+
+    /// <summary>Partitions the model reads (P).</summary>
+    int MaxPartitions { get; }
+
+    /// <summary>Tells the model an item's categories (items new to, or changed since, the checkpoint).</summary>
+    void UpsertItem(string itemId, IReadOnlyList<string> categories);
+
+    /// <summary>CTR scores of <paramref name="candidates"/> for the user with this history (oldest first) and these partition vectors (oldest first; shift null for a user's first partition). Safe under concurrent calls.</summary>
+    float[] Score(string user, IReadOnlyList<(string Item, float Rating)> history, IReadOnlyList<string> candidates, IReadOnlyList<(float[] Summary, float[]? Shift)>? partitions);
+}
+
+/// <summary>The service's shared state: store, options, metrics, the rank model and the worker's wake-up signal.</summary>
+public sealed class ServeState : IDisposable
+{
+    private readonly Dictionary<string, UserProfile> _profiles = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly ConcurrentDictionary<int, (long Version, IReadOnlyList<InterestJob> Jobs)> _jobs = new();
+    private readonly ConcurrentDictionary<int, long> _versions = new();
+
+    /// <summary>Opens the store (and the model, when a checkpoint is given) and seeds the catalog from <see cref="ServeOptions.Seed"/>.</summary>
+    public ServeState(ServeOptions options, Func<string, IRankModel>? loadModel = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        Store = SqlitePartitionStore.OpenServing(options.StorePath, PartitionPolicies.Create(options.Partition), options.Partition.Caps, new Cl100kTokenCounter(), options.Store);
+        try
+        {
+            Metrics = new ServeMetrics(Store);
+            if (options.Seed is Dataset seed)
+            {
+                Store.UpsertItems([.. seed.Catalog.Select(i => new ItemMetadata(i.ExternalId, i.Title, i.Year, i.Categories, i.Tags, i.Text))]);
+                for (int u = 0; u < seed.Profiles.Count; u++)
+                {
+                    if (seed.Profiles[u] is UserProfile p)
+                    {
+                        _profiles[seed.Users.External(u)] = p;
+                    }
+                }
+            }
+
+            if (options.CheckpointDirectory is string dir)
+            {
+                Model = (loadModel ?? throw new ArgumentException("--checkpoint: no scorer is available in this build"))(dir);
+            }
+        }
+        catch
+        {
+            Store.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The options.</summary>
+    public ServeOptions Options { get; }
+
+    /// <summary>The UBSP store with ids, catalog and job queue.</summary>
+    public SqlitePartitionStore Store { get; }
+
+    /// <summary>The metrics.</summary>
+    public ServeMetrics Metrics { get; }
+
+    /// <summary>The rank model, or null without a checkpoint.</summary>
+    public IRankModel? Model { get; }
+
+    /// <summary>Released when partitions close (the worker waits on it between polls).</summary>
+    public SemaphoreSlim Wake => _wake;
+
+    /// <summary>The profile of an external user id from the seed data set, or null.</summary>
+    public UserProfile? Profile(string user) => _profiles.GetValueOrDefault(user);
+
+    /// <summary>Wakes the worker.</summary>
+    public void Signal()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // already signalled
+        }
+    }
+
+    /// <summary>A user's partitions with their jobs (cached until the user's partitions or jobs change).</summary>
+    public IReadOnlyList<InterestJob> Jobs(int user)
+    {
+        long version = _versions.GetValueOrDefault(user);
+        if (_jobs.TryGetValue(user, out var cached) && cached.Version == version)
+        {
+            return cached.Jobs;
+        }
+
+        IReadOnlyList<InterestJob> jobs = Store.Jobs(user);
+        if (_jobs.Count > 10_000)
+        {
+            _jobs.Clear();
+        }
+
+        _jobs[user] = (version, jobs);
+        return jobs;
+    }
+
+    /// <summary>Drops the cached jobs of these users.</summary>
+    public void Invalidate(IEnumerable<int> users)
+    {
+        ArgumentNullException.ThrowIfNull(users);
+        foreach (int u in users)
+        {
+            _versions.AddOrUpdate(u, 1, (_, v) => v + 1);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Model?.Dispose();
+        Store.Dispose();
+        _wake.Dispose();
+    }
+}
