@@ -29,6 +29,9 @@ public static class ServeModels
         public float[] Score(string user, IReadOnlyList<(string Item, float Rating)> history, IReadOnlyList<string> candidates, IReadOnlyList<(float[] Summary, float[]? Shift)>? partitions) =>
             scorer.Score(user, [.. history.Select(h => new HistoryEntry(h.Item, h.Rating))], candidates, partitions?.Select(p => new PartitionVector(p.Summary, p.Shift)).ToList());
 
+        public Task<float[]> ScoreAsync(string user, IReadOnlyList<(string Item, float Rating)> history, IReadOnlyList<string> candidates, IReadOnlyList<(float[] Summary, float[]? Shift)>? partitions, CancellationToken cancellationToken) =>
+            scorer.ScoreAsync(user, [.. history.Select(h => new HistoryEntry(h.Item, h.Rating))], candidates, partitions?.Select(p => new PartitionVector(p.Summary, p.Shift)).ToList(), cancellationToken);
+
         public void Dispose() => scorer.Dispose();
     }
 }

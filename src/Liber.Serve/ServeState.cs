@@ -25,6 +25,12 @@ public interface IRankModel : IDisposable
 
     /// <summary>CTR scores of <paramref name="candidates"/> for the user with this history (oldest first) and these partition vectors (oldest first; shift null for a user's first partition). Safe under concurrent calls.</summary>
     float[] Score(string user, IReadOnlyList<(string Item, float Rating)> history, IReadOnlyList<string> candidates, IReadOnlyList<(float[] Summary, float[]? Shift)>? partitions);
+
+    /// <summary>
+    /// <see cref="Score"/> for request handlers: waits for a forward slot without holding a thread, and gives up when
+    /// <paramref name="cancellationToken"/> fires (a client that went away costs no forward pass).
+    /// </summary>
+    Task<float[]> ScoreAsync(string user, IReadOnlyList<(string Item, float Rating)> history, IReadOnlyList<string> candidates, IReadOnlyList<(float[] Summary, float[]? Shift)>? partitions, CancellationToken cancellationToken);
 }
 
 /// <summary>The service's shared state: store, options, metrics, the rank model and the worker's wake-up signal.</summary>

@@ -320,7 +320,7 @@ internal static class Endpoints
             }
         }
 
-        float[] scores = model.Score(user, history, candidates, model.FusionInputSize is null ? null : partitions);
+        float[] scores = await model.ScoreAsync(user, history, candidates, model.FusionInputSize is null ? null : partitions, request.HttpContext.RequestAborted).ConfigureAwait(false);
         return Results.Ok(new RankResponse(user, model.ModelName, [.. candidates.Select((c, i) => new ScoreDto(c, scores[i]))], history.Count,
             model.FusionInputSize is null ? 0 : Math.Min(partitions.Count, model.MaxPartitions), [.. pending]));
     }
