@@ -92,6 +92,11 @@ public sealed class ExperimentTests : IDisposable
         RunSpec dropout = cells.First(c => c.Training.Dropout > 0);
         Assert.Contains("\"dropout\":0.2", dropout.CanonicalJson(), StringComparison.Ordinal);
 
+        Assert.DoesNotContain("user_id", plain[0].CanonicalJson(), StringComparison.Ordinal);
+        RunSpec noUser = new ExperimentRunner(ExperimentFile.Load(Write("nouid.json", Grid.Replace("\"seeds\": [1, 2]", "\"seeds\": [1, 2], \"training\": [{ \"user_id\": false }]", StringComparison.Ordinal))), "runs", new CountingExecutor(), TextWriter.Null).Cells()[0];
+        Assert.Equal("din-no-user-id-s1", noUser.Label());
+        Assert.Contains("\"user_id\":false", noUser.CanonicalJson(), StringComparison.Ordinal);
+
         var e = Assert.Throws<ArgumentException>(() => ExperimentFile.Load(Write("bad.json", Grid.Replace("\"seeds\": [1, 2]", "\"seeds\": [1, 2], \"training\": [{ \"dropout\": 1.5 }]", StringComparison.Ordinal))));
         Assert.Contains("grid.training[0]", e.Message, StringComparison.Ordinal);
     }

@@ -204,6 +204,11 @@ public sealed record TrainingSpec
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"do{Dropout:0.###}"));
         }
 
+        if (UserId == false)
+        {
+            parts.Add("no-user-id");
+        }
+
         return string.Join('-', parts);
     }
 
@@ -211,6 +216,11 @@ public sealed record TrainingSpec
     [JsonPropertyName("dropout")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public double Dropout { get; init; }
+
+    /// <summary>Whether the model embeds the user id (null: yes; left out of the resolved config when null).</summary>
+    [JsonPropertyName("user_id")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? UserId { get; init; }
 
     /// <summary>Intra-op threads.</summary>
     [JsonPropertyName("threads")] public int Threads { get; init; } = 1;
@@ -325,6 +335,9 @@ public sealed record TrainingVariant
     /// <summary>Head dropout.</summary>
     [JsonPropertyName("dropout")] public double? Dropout { get; init; }
 
+    /// <summary>Whether the model embeds the user id.</summary>
+    [JsonPropertyName("user_id")] public bool? UserId { get; init; }
+
     /// <summary>The experiment's training with this variant's values.</summary>
     public TrainingSpec Apply(TrainingSpec training)
     {
@@ -334,6 +347,7 @@ public sealed record TrainingVariant
             LearningRate = LearningRate ?? training.LearningRate,
             WeightDecay = WeightDecay ?? training.WeightDecay,
             Dropout = Dropout ?? training.Dropout,
+            UserId = UserId ?? training.UserId,
         };
     }
 }

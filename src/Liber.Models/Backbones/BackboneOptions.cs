@@ -44,6 +44,13 @@ public sealed record BackboneOptions
     /// <summary>DIEN: weight of the auxiliary loss (default 1).</summary>
     [JsonPropertyName("auxiliary_weight")] public double AuxiliaryWeight { get; init; } = 1.0;
 
+    /// <summary>
+    /// Whether the model embeds the user id (default true). Off, a user is known only by profile fields and behaviour —
+    /// the setting of new or anonymous users, and the ablation that shows what long-term knowledge the id embedding
+    /// already memorises.
+    /// </summary>
+    [JsonPropertyName("user_id")] public bool UserId { get; init; } = true;
+
     /// <summary>Validates the options, naming the offending key.</summary>
     public void Validate()
     {

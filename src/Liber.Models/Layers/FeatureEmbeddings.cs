@@ -18,12 +18,17 @@ public sealed class FeatureEmbeddings : nn.Module
     private readonly Embedding _categories;
     private readonly ModuleList<Embedding> _userFields;
     private readonly ModuleList<Embedding> _itemFields;
+    private readonly bool _userIds;
 
-    /// <summary>Creates the tables with embedding size <paramref name="size"/>.</summary>
-    public FeatureEmbeddings(FeatureMap map, int size)
+    /// <summary>
+    /// Creates the tables with embedding size <paramref name="size"/>. Without <paramref name="userIds"/> every user reads
+    /// the zero padding row (the table is still created, so the other tables start from the same random values).
+    /// </summary>
+    public FeatureEmbeddings(FeatureMap map, int size, bool userIds = true)
         : base(nameof(FeatureEmbeddings))
     {
         Size = size;
+        _userIds = userIds;
         UserFieldCount = map.UserFields.Count;
         ItemFieldCount = map.ItemFields.Count;
         _users = nn.Embedding(map.Users + 1, size, padding_idx: 0);
@@ -105,13 +110,15 @@ public sealed class FeatureEmbeddings : nn.Module
     public Tensor Sequence(SequenceInput sequence) => ItemVectors(sequence.Items, sequence.Categories);
 
     /// <summary>The user id embedding alone: [B, E].</summary>
-    public Tensor User(CtrBatch batch) => _users.call(batch.Users);
+    public Tensor User(CtrBatch batch) => _users.call(UserIds(batch));
+
+    private Tensor UserIds(CtrBatch batch) => _userIds ? batch.Users : zeros_like(batch.Users);
 
     /// <summary>User id and profile fields: [B, E (1 + Fu)].</summary>
     public Tensor UserVector(CtrBatch batch)
     {
         using var scope = NewDisposeScope();
-        return cat(UserFieldList(batch).Prepend(_users.call(batch.Users)).ToList(), 1).MoveToOuterDisposeScope();
+        return cat(UserFieldList(batch).Prepend(_users.call(UserIds(batch))).ToList(), 1).MoveToOuterDisposeScope();
     }
 
     /// <summary>Item fields: [B, E Fi] ([B, 0] when there are none).</summary>

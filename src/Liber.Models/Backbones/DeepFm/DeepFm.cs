@@ -22,9 +22,9 @@ public sealed class DeepFm : CtrBackbone
     public DeepFm(FeatureMap map, BackboneOptions options)
         : base(nameof(DeepFm))
     {
-        _embeddings = new FeatureEmbeddings(map, options.EmbeddingSize);
+        _embeddings = new FeatureEmbeddings(map, options.EmbeddingSize, options.UserId);
         // First-order weights: the same tables with width 1.
-        _firstOrder = new FeatureEmbeddings(map, 1);
+        _firstOrder = new FeatureEmbeddings(map, 1, options.UserId);
         _fields = 5 + map.UserFields.Count + map.ItemFields.Count;
         OutputWidth = _fields * options.EmbeddingSize;
         TargetWidth = _embeddings.ItemWidth;

@@ -32,7 +32,7 @@ public sealed class Dien : CtrBackbone
     {
         ArgumentNullException.ThrowIfNull(map);
         ArgumentNullException.ThrowIfNull(options);
-        _embeddings = new FeatureEmbeddings(map, options.EmbeddingSize);
+        _embeddings = new FeatureEmbeddings(map, options.EmbeddingSize, options.UserId);
         int item = _embeddings.ItemWidth;
         int hidden = options.GruHidden ?? item;
         _extractor = nn.GRU(item, hidden, batchFirst: true);
