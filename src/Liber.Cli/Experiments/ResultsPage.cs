@@ -228,7 +228,8 @@ public static class ResultsPage
                 {
                     FinishedRun[] refRuns = [.. byData.Where(r => r.Spec.Liber is null && r.Spec.Backbone == referenceBackbone && r.Spec.Training.VariantLabel() == variant)];
                     MeanStd refAuc = MeanStd.Of(refRuns.Select(r => r.Test("auc")));
-                    reference = refAuc.N == 0 ? $"{referenceBackbone} (not run)" : referenceBackbone;
+                    string referenceLabel = variant.Length == 0 ? referenceBackbone : $"{referenceBackbone} [{variant}]";
+                    reference = refAuc.N == 0 ? $"{referenceLabel} (not run)" : referenceLabel;
                     impr = refAuc.N == 0 ? "" : $"{ExperimentReport.RelaImpr(auc.Mean, refAuc.Mean).ToString("+0.00;-0.00", Inv)}%";
                     verdict = refAuc.N == 0 ? "" : Verdict(auc, refAuc);
                 }
