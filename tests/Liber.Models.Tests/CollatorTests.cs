@@ -127,7 +127,11 @@ public sealed class CollatorTests
         using var vectors = Fixture.RandomVectors();
         using var scope = NewDisposeScope();
         LiberInput input = new Collator(samples, Fixture.Tables, liber: vectors).Build(Some).Liber!;
-        Assert.Equal(new long[] { Some.Length, p, Fixture.Dimension }, input.Summaries.shape);
+        Assert.True(input.IsTable);                                             // rows into the shared table, no per-sample copy
+        Assert.Same(vectors.Summaries, input.SummaryTable);
+        Assert.Equal(new long[] { Some.Length, p }, input.Rows!.shape);
+        Tensor summaries = input.SlotSummaries(), shifts = input.SlotShifts();
+        Assert.Equal(new long[] { Some.Length, p, Fixture.Dimension }, summaries.shape);
         var slots = new long[p];
         for (int s = 0; s < Some.Length; s++)
         {
@@ -137,12 +141,12 @@ public sealed class CollatorTests
             {
                 Assert.Equal(j < n, input.Mask[s, j].item<bool>());
                 Assert.Equal(j < n ? n - 1 - j : p, input.Ranks[s, j].item<long>());
-                Assert.True(input.Summaries[s, j].eq(vectors.Summaries[slots[j]]).all().item<bool>());
+                Assert.True(summaries[s, j].eq(vectors.Summaries[slots[j]]).all().item<bool>());
                 bool first = j < n && Fixture.Partitions.All[(int)slots[j] - 1].Number == 0;
                 Assert.Equal(j < n && !first, input.ShiftMask[s, j].item<bool>());
                 if (j >= n || first)
                 {
-                    Assert.Equal(0f, input.Shifts[s, j].abs().sum().item<float>());
+                    Assert.Equal(0f, shifts[s, j].abs().sum().item<float>());
                 }
             }
         }

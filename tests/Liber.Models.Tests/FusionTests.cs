@@ -36,6 +36,66 @@ public sealed class FusionTests
     [Theory]
     [InlineData("attention")]
     [InlineData("mean")]
+    [InlineData("no-shift")]
+    public void Table_rows_fuse_and_train_exactly_as_gathered_vectors(string variant)
+    {
+        TorchRuntime.Configure(1, 8);
+        using var scope = NewDisposeScope();
+        using var uif = new Uif(new FusionOptions { Variant = variant, InputSize = 6, MaxPartitions = 4 }, targetWidth: 10);
+        int b = 5, p = 4, d = 6, n = 9;
+        Tensor summaryTable = cat([zeros(1, d), randn(n, d)], 0), shiftTable = cat([zeros(1, d), randn(n, d)], 0); // row 0: padding
+        int[] visible = [0, 1, 4, 2, 3];
+        var rows = new long[b * p];
+        var mask = new bool[b * p];
+        var ranks = new long[b * p];
+        var random = new Random(3);
+        for (int s = 0; s < b; s++)
+        {
+            for (int j = 0; j < p; j++)
+            {
+                mask[(s * p) + j] = j < visible[s];
+                rows[(s * p) + j] = j < visible[s] ? random.Next(1, n + 1) : 0;
+                ranks[(s * p) + j] = j < visible[s] ? visible[s] - 1 - j : p;
+            }
+        }
+
+        Tensor rowsT = tensor(rows, b, p), m = tensor(mask, b, p), r = tensor(ranks, b, p), shiftMask = m.clone();
+        shiftMask[2, 0] = false;
+        var table = new LiberInput { Rows = rowsT, SummaryTable = summaryTable, ShiftTable = shiftTable, ShiftMask = shiftMask, Mask = m, Ranks = r };
+        var dense = new LiberInput
+        {
+            Summaries = summaryTable.index_select(0, rowsT.reshape(-1)).view(b, p, d),
+            Shifts = shiftTable.index_select(0, rowsT.reshape(-1)).view(b, p, d),
+            ShiftMask = shiftMask,
+            Mask = m,
+            Ranks = r,
+        };
+        Assert.True(table.IsTable);
+        Assert.False(dense.IsTable);
+        Assert.True(table.SlotSummaries().eq(dense.Summaries!).all().item<bool>());
+        Assert.True(table.SlotShifts().eq(dense.Shifts!).all().item<bool>());
+        Tensor target = randn(b, 10);
+
+        float[] Gradients(LiberInput input)
+        {
+            uif.zero_grad();
+            Tensor output = uif.call(input, target);
+            output.pow(2).sum().backward();
+            return [.. output.data<float>(), .. uif.parameters().SelectMany(t => t.grad is null ? [] : t.grad.data<float>().ToArray())];
+        }
+
+        float[] fromTable = Gradients(table), fromDense = Gradients(dense);
+        Assert.Equal(fromDense.Length, fromTable.Length);
+        Assert.Contains(fromDense, v => v != 0f);
+        for (int i = 0; i < fromDense.Length; i++)
+        {
+            Assert.Equal(fromDense[i], fromTable[i], 5);
+        }
+    }
+
+    [Theory]
+    [InlineData("attention")]
+    [InlineData("mean")]
     [InlineData("last")]
     [InlineData("no-shift")]
     public void Weights_sum_to_one_over_visible_slots_and_zero_partitions_give_zeros(string variant)
@@ -123,12 +183,13 @@ public sealed class FusionTests
         using var scope = NewDisposeScope();
         int[] ordinals = Enumerable.Range(0, 40).ToArray();
         LiberInput input = new Collator(Fixture.Samples, Fixture.Tables, liber: vectors).Build(ordinals).Liber!;
-        Assert.Equal(new long[] { 40, 1, 3 }, input.Summaries.shape);
+        Tensor summaries = input.SlotSummaries();
+        Assert.Equal(new long[] { 40, 1, 3 }, summaries.shape);
         for (int s = 0; s < 40; s++)
         {
             int user = Fixture.Samples.Users[s];
             Assert.Equal(user % 2 == 0, input.Mask[s, 0].item<bool>());
-            Assert.Equal(user % 2 == 0 ? user * 3 : 0f, input.Summaries[s, 0, 0].item<float>());
+            Assert.Equal(user % 2 == 0 ? user * 3 : 0f, summaries[s, 0, 0].item<float>());
         }
     }
 }

@@ -50,7 +50,7 @@ public static class TrainBench
             {
                 foreach (TrainingThroughput t in results)
                 {
-                    io.Output.WriteLine($"{t.Backbone}: {t.SamplesPerSecond:N0} samples/s ({t.Threads} threads, batch {t.BatchSize}, batch building {t.CollateShare:P0}), peak {t.PeakWorkingSetMb:N0} MB; {t.Machine}");
+                    io.Output.WriteLine($"{t.Backbone}: {t.SamplesPerSecond:N0} samples/s ({t.Threads} threads, batch {t.BatchSize}, time: batch building {t.CollateShare:P0}, forward {t.ForwardShare:P0}, backward {t.BackwardShare:P0}, AdamW {t.OptimizerShare:P0}), peak {t.PeakWorkingSetMb:N0} MB; {t.Machine}");
                 }
             }
 

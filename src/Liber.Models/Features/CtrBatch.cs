@@ -124,17 +124,29 @@ public sealed class SequenceInput : IDisposable
 
 /// <summary>
 /// LIBER's input for one batch: the frozen encoder vectors of each sample's visible partitions
-/// (protocol: the P most recent with End &lt; index), gathered by the collator from a
-/// <see cref="Fusion.PartitionVectors"/> table. Slots are left-aligned oldest first; slot j of a sample
+/// (protocol: the P most recent with End &lt; index). Slots are left-aligned oldest first; slot j of a sample
 /// with n visible partitions holds the partition of recency rank n - 1 - j.
+/// Two forms: <em>dense</em> (<see cref="Summaries"/> and <see cref="Shifts"/> hold [B, P, D] vectors, as online
+/// scoring builds them) and <em>table</em> (<see cref="Rows"/> holds [B, P] row numbers into the borrowed
+/// [N + 1, D] tables of a <see cref="Fusion.PartitionVectors"/>, as the collator builds them, so that a batch
+/// never copies B x P vectors of which the fusion reads only the visible ones).
 /// </summary>
 public sealed class LiberInput : IDisposable
 {
-    /// <summary>[B, P, D] float32: summary vectors (zeros on padding).</summary>
-    public required Tensor Summaries { get; init; }
+    /// <summary>Dense form: [B, P, D] float32 summary vectors (zeros on padding); null in the table form.</summary>
+    public Tensor? Summaries { get; init; }
 
-    /// <summary>[B, P, D] float32: shift vectors (zeros on padding and on a user's first partition, which has no shift).</summary>
-    public required Tensor Shifts { get; init; }
+    /// <summary>Dense form: [B, P, D] float32 shift vectors (zeros on padding and on a user's first partition); null in the table form.</summary>
+    public Tensor? Shifts { get; init; }
+
+    /// <summary>Table form: [B, P] int64 rows into <see cref="SummaryTable"/> and <see cref="ShiftTable"/> (0, the zero row, on padding); null in the dense form.</summary>
+    public Tensor? Rows { get; init; }
+
+    /// <summary>Table form: the [N + 1, D] summary table the rows point into (borrowed: never moved or disposed with the batch).</summary>
+    public Tensor? SummaryTable { get; init; }
+
+    /// <summary>Table form: the [N + 1, D] shift table the rows point into (borrowed).</summary>
+    public Tensor? ShiftTable { get; init; }
 
     /// <summary>[B, P] bool: true where the partition has a shift vector.</summary>
     public required Tensor ShiftMask { get; init; }
@@ -145,21 +157,37 @@ public sealed class LiberInput : IDisposable
     /// <summary>[B, P] int64: recency rank (0 = the most recent visible partition); P on padding.</summary>
     public required Tensor Ranks { get; init; }
 
-    /// <summary>Moves the tensors to a device.</summary>
+    /// <summary>Whether the input is in the table form.</summary>
+    public bool IsTable => Rows is not null;
+
+    /// <summary>The summary vectors of the slots as [B, P, D] (gathered from the table in the table form).</summary>
+    public Tensor SlotSummaries() => Dense(Summaries, SummaryTable);
+
+    /// <summary>The shift vectors of the slots as [B, P, D] (gathered from the table in the table form).</summary>
+    public Tensor SlotShifts() => Dense(Shifts, ShiftTable);
+
+    /// <summary>The summary vectors [N, D] of the flat slots <paramref name="slots"/> (indices into B x P).</summary>
+    public Tensor SummariesAt(Tensor slots) => At(Summaries, SummaryTable, slots);
+
+    /// <summary>The shift vectors [N, D] of the flat slots <paramref name="slots"/> (indices into B x P).</summary>
+    public Tensor ShiftsAt(Tensor slots) => At(Shifts, ShiftTable, slots);
+
+    /// <summary>Moves the input to a device (the table form is gathered into the dense form first, so that no table is copied per batch).</summary>
     public LiberInput To(Device device) => new()
     {
-        Summaries = Summaries.to(device),
-        Shifts = Shifts.to(device),
+        Summaries = SlotSummaries().to(device),
+        Shifts = SlotShifts().to(device),
         ShiftMask = ShiftMask.to(device),
         Mask = Mask.to(device),
         Ranks = Ranks.to(device),
     };
 
-    /// <summary>Moves the tensors out of the current dispose scope.</summary>
+    /// <summary>Moves the batch's own tensors out of the current dispose scope (borrowed tables are not touched).</summary>
     public void MoveToOuterDisposeScope()
     {
-        Summaries.MoveToOuterDisposeScope();
-        Shifts.MoveToOuterDisposeScope();
+        Summaries?.MoveToOuterDisposeScope();
+        Shifts?.MoveToOuterDisposeScope();
+        Rows?.MoveToOuterDisposeScope();
         ShiftMask.MoveToOuterDisposeScope();
         Mask.MoveToOuterDisposeScope();
         Ranks.MoveToOuterDisposeScope();
@@ -168,10 +196,35 @@ public sealed class LiberInput : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        Summaries.Dispose();
-        Shifts.Dispose();
+        Summaries?.Dispose();
+        Shifts?.Dispose();
+        Rows?.Dispose();
         ShiftMask.Dispose();
         Mask.Dispose();
         Ranks.Dispose();
+    }
+
+    private Tensor Dense(Tensor? dense, Tensor? table)
+    {
+        if (dense is not null)
+        {
+            return dense;
+        }
+
+        Tensor rows = Rows ?? throw new InvalidOperationException("LiberInput holds neither vectors nor rows");
+        Tensor t = table ?? throw new InvalidOperationException("LiberInput has rows but no table");
+        return t.index_select(0, rows.reshape(-1)).view(rows.shape[0], rows.shape[1], t.shape[1]);
+    }
+
+    private Tensor At(Tensor? dense, Tensor? table, Tensor slots)
+    {
+        if (dense is not null)
+        {
+            return dense.reshape(dense.shape[0] * dense.shape[1], dense.shape[2]).index_select(0, slots);
+        }
+
+        Tensor rows = Rows ?? throw new InvalidOperationException("LiberInput holds neither vectors nor rows");
+        Tensor t = table ?? throw new InvalidOperationException("LiberInput has rows but no table");
+        return t.index_select(0, rows.reshape(-1).index_select(0, slots));
     }
 }

@@ -63,15 +63,15 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
     {
         // Project only the visible slots (most samples see far fewer than P partitions): [N_visible, D] -> [N_visible, H],
         // then place them back into [B, P, H]; padded slots keep only their rank embedding and get weight 0 anyway.
-        long b = input.Mask.shape[0], p = input.Mask.shape[1], d = input.Summaries.shape[2];
+        long b = input.Mask.shape[0], p = input.Mask.shape[1];
         if (b > 1 && IsBroadcast(input))
         {
             // Every row is the same partitions expanded over the batch (online scoring of one user against N
             // candidates): project them once and expand the keys instead of projecting B copies.
             LiberInput first = new()
             {
-                Summaries = input.Summaries.narrow(0, 0, 1),
-                Shifts = input.Shifts.narrow(0, 0, 1),
+                Summaries = input.Summaries!.narrow(0, 0, 1),
+                Shifts = input.Shifts!.narrow(0, 0, 1),
                 ShiftMask = input.ShiftMask.narrow(0, 0, 1),
                 Mask = input.Mask.narrow(0, 0, 1),
                 Ranks = input.Ranks.narrow(0, 0, 1),
@@ -80,11 +80,11 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
         }
 
         Tensor visible = input.Mask.reshape(-1).nonzero().squeeze(1);                     // [N]
-        Tensor projected = _summary.call(input.Summaries.reshape(b * p, d).index_select(0, visible)); // [N, H]
+        Tensor projected = _summary.call(input.SummariesAt(visible)); // [N, H]
         if (_shift is not null)
         {
             Tensor flags = input.ShiftMask.reshape(-1).index_select(0, visible).unsqueeze(-1).to_type(ScalarType.Float32); // [N, 1]
-            projected += _shift.call(input.Shifts.reshape(b * p, d).index_select(0, visible)) * flags;
+            projected += _shift.call(input.ShiftsAt(visible)) * flags;
         }
 
         Tensor placed = zeros(b * p, projected.shape[1], device: projected.device).index_copy(0, visible, projected); // [B P, H]
@@ -93,7 +93,7 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
 
     /// <summary>Whether every tensor of the input is one row expanded over the batch (stride 0 on the batch dimension).</summary>
     private static bool IsBroadcast(LiberInput input) =>
-        input.Summaries.stride(0) == 0 && input.Shifts.stride(0) == 0 && input.ShiftMask.stride(0) == 0 && input.Mask.stride(0) == 0 && input.Ranks.stride(0) == 0;
+        input.Summaries is not null && input.Shifts is not null && input.Summaries.stride(0) == 0 && input.Shifts.stride(0) == 0 && input.ShiftMask.stride(0) == 0 && input.Mask.stride(0) == 0 && input.Ranks.stride(0) == 0;
 
     private Tensor WeightsOf(LiberInput input, Tensor keys, Tensor target)
     {

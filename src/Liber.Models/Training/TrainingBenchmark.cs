@@ -16,9 +16,12 @@ namespace Liber.Models.Training;
 /// <param name="Seconds">Wall time of the timed steps, batch building included.</param>
 /// <param name="SamplesPerSecond">Samples / seconds.</param>
 /// <param name="CollateShare">Share of the time spent building batches on the host.</param>
+/// <param name="ForwardShare">Share of the time in the forward pass and the loss.</param>
+/// <param name="BackwardShare">Share of the time in the backward pass.</param>
+/// <param name="OptimizerShare">Share of the time in zero_grad and the AdamW step.</param>
 /// <param name="PeakWorkingSetMb">Peak working set of the process (MB).</param>
 /// <param name="Machine">Processor count and OS.</param>
-public sealed record TrainingThroughput(string Backbone, int Threads, int BatchSize, int Samples, double Seconds, double SamplesPerSecond, double CollateShare, double PeakWorkingSetMb, string Machine);
+public sealed record TrainingThroughput(string Backbone, int Threads, int BatchSize, int Samples, double Seconds, double SamplesPerSecond, double CollateShare, double ForwardShare, double BackwardShare, double OptimizerShare, double PeakWorkingSetMb, string Machine);
 
 /// <summary>Training throughput of a backbone on real samples (for <c>liber bench train</c> and the report).</summary>
 public static class TrainingBenchmark
@@ -44,22 +47,31 @@ public static class TrainingBenchmark
         new Random(1).Shuffle(train);
         model.train();
         var collate = new Stopwatch();
+        var forward = new Stopwatch();
+        var backward = new Stopwatch();
+        var adam = new Stopwatch();
         var total = new Stopwatch();
         int timed = 0;
-        for (int step = 0; step < warmup + batches; step++)
+        for (int i = 0; i < warmup + batches; i++)
         {
-            if (step == warmup)
+            if (i == warmup)
             {
                 collate.Reset();
+                forward.Reset();
+                backward.Reset();
+                adam.Reset();
                 total.Restart();
             }
 
-            int start = (step * batchSize) % Math.Max(1, train.Length - batchSize);
+            int start = (i * batchSize) % Math.Max(1, train.Length - batchSize);
             using var scope = NewDisposeScope();
             collate.Start();
             CtrBatch batch = collator.Build(train.AsSpan(start, Math.Min(batchSize, train.Length - start)));
             collate.Stop();
+            adam.Start();
             optimizer.zero_grad();
+            adam.Stop();
+            forward.Start();
             ModelOutput output = model.Run(batch);
             Tensor loss = nn.functional.binary_cross_entropy_with_logits(output.Logits, batch.Labels);
             if (output.AuxiliaryLoss is not null)
@@ -67,9 +79,14 @@ public static class TrainingBenchmark
                 loss += output.AuxiliaryLoss;
             }
 
+            forward.Stop();
+            backward.Start();
             loss.backward();
+            backward.Stop();
+            adam.Start();
             optimizer.step();
-            if (step >= warmup)
+            adam.Stop();
+            if (i >= warmup)
             {
                 timed += batch.Size;
             }
@@ -79,7 +96,8 @@ public static class TrainingBenchmark
         using var process = Process.GetCurrentProcess();
         return new TrainingThroughput(
             liber is null ? backbone : backbone + "+liber", threads, batchSize, timed, seconds, timed / seconds,
-            collate.Elapsed.TotalSeconds / seconds, process.PeakWorkingSet64 / 1048576.0,
+            collate.Elapsed.TotalSeconds / seconds, forward.Elapsed.TotalSeconds / seconds, backward.Elapsed.TotalSeconds / seconds,
+            adam.Elapsed.TotalSeconds / seconds, process.PeakWorkingSet64 / 1048576.0,
             $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
     }
 }

@@ -41,8 +41,8 @@ public sealed class BroadcastFusionTests
             Mask = m.expand(b, p).contiguous(),
             Ranks = r.expand(b, p).contiguous(),
         };
-        Assert.Equal(0, expanded.Summaries.stride(0));
-        Assert.NotEqual(0, copied.Summaries.stride(0));
+        Assert.Equal(0, expanded.Summaries!.stride(0));
+        Assert.NotEqual(0, copied.Summaries!.stride(0));
         float[] fast = uif.call(expanded, target).data<float>().ToArray();
         float[] slow = uif.call(copied, target).data<float>().ToArray();
         Assert.Equal(b * 32, fast.Length);
