@@ -11,20 +11,26 @@ public sealed class ResultsPageTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>A made-up train report: LIBER adds 0.02 AUC, seeds spread it by 0.001, deepfm gains nothing.</summary>
-    private sealed class FixedExecutor : IRunExecutor
+    /// <param name="untimedColdRun">Seed 1 (the run that encodes every text) records no stage times, as runs made before the stage timer.</param>
+    private sealed class FixedExecutor(bool untimedColdRun = false) : IRunExecutor
     {
         public JsonElement Execute(Dataset dataset, RunSpec spec, TextWriter log)
         {
             double lift = spec.Liber is null || spec.Backbone == "deepfm" ? 0 : 0.02;
             double auc = 0.7 + lift + (spec.Seed * 0.001);
-            object? liber = spec.Liber is null ? null : new
+            var accounting = new Dictionary<string, long>
             {
-                accounting = new Dictionary<string, long>
-                {
-                    ["partitions"] = 40, ["llm_calls"] = 0, ["encoder_texts"] = 80, ["encoder_cache_hits"] = spec.Seed == 1 ? 0 : 80,
-                    ["partition_ms"] = 1200, ["uil_ms"] = 3400, ["encode_ms"] = spec.Seed == 1 ? 56000 : 10,
-                },
+                ["partitions"] = 40, ["llm_calls"] = 0, ["encoder_texts"] = 80, ["encoder_cache_hits"] = spec.Seed == 1 ? 0 : 80,
+                ["partition_ms"] = 1200, ["uil_ms"] = 3400, ["encode_ms"] = spec.Seed == 1 ? 56000 : 10,
             };
+            if (untimedColdRun && spec.Seed == 1)
+            {
+                accounting.Remove("partition_ms");
+                accounting.Remove("uil_ms");
+                accounting.Remove("encode_ms");
+            }
+
+            object? liber = spec.Liber is null ? null : new { accounting };
             return JsonSerializer.SerializeToElement(new { valid = new { auc = auc - 0.01 }, test = new { auc, logloss = 0.5, gauc = auc - 0.05 }, best_epoch = 2, seconds = 3.0, liber });
         }
     }
@@ -38,14 +44,14 @@ public sealed class ResultsPageTests : IDisposable
         }
         """;
 
-    private string Root()
+    private string Root(bool untimedColdRun = false)
     {
         string root = Path.Combine(_dir, "runs");
         foreach ((string name, string backbones) in new[] { ("main", "\"din\", \"deepfm\""), ("copy", "\"din\"") })
         {
             string path = Path.Combine(_dir, name + ".json");
             File.WriteAllText(path, Experiment(name, backbones));
-            new ExperimentRunner(ExperimentFile.Load(path), root, new FixedExecutor(), TextWriter.Null).Run();
+            new ExperimentRunner(ExperimentFile.Load(path), root, new FixedExecutor(untimedColdRun), TextWriter.Null).Run();
         }
 
         return root;
@@ -104,6 +110,21 @@ public sealed class ResultsPageTests : IDisposable
         // Efficiency: stage times of the cold run (seed 1 encoded all 80 texts in 56 s), actual calls, and the call estimates.
         Assert.Contains("| 40 |", md, StringComparison.Ordinal);
         Assert.Contains("| 80 / 0 | 1.2 | 3.4 | 56.0 | 3 |", md, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Efficiency_takes_stage_times_of_timed_runs_when_the_cold_run_has_none_but_never_their_encode_time()
+    {
+        string root = Root(untimedColdRun: true);
+        string spec = Path.Combine(_dir, "page.json");
+        File.WriteAllText(spec, """{ "title": "T", "tables": [ { "title": "Cost", "kind": "efficiency", "sources": [ { "experiment": "main", "backbones": ["din"] } ] } ] }""");
+        string page = Path.Combine(_dir, "results.md");
+        var (code, _, error) = CliRunner.Run("report", root, "--page", spec, "--out", page);
+        Assert.True(code == 0, error);
+
+        // Partitioning and UIL from seeds 2 and 3 (1.2 s, 3.4 s); the encode time of the cold run is unknown, and the
+        // cache-warm runs' 0.01 s must not stand in for it.
+        Assert.Contains("| 80 / 0 | 1.2 | 3.4 | n/a | 3 |", File.ReadAllText(page), StringComparison.Ordinal);
     }
 
     [Fact]
