@@ -113,6 +113,7 @@ public sealed record SourceSpec
 public static class ResultsPage
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+    private static readonly string[] VerdictNames = ["lift", "within seed noise", "worse"];
 
     /// <summary>
     /// The verdict of a LIBER row against its reference: "lift" or "worse" when the difference of the means is more than
@@ -143,11 +144,11 @@ public static class ResultsPage
             md.AppendLine(p).AppendLine();
         }
 
+        AtAGlance(md, page, runs);
+
         foreach (TableSpec table in page.Tables)
         {
-            // The same configuration taken from two experiments (e.g. the K=20 attention run of two ablations) counts once.
-            List<FinishedRun> rows = [.. runs.Where(r => table.Sources.Any(s => s.Takes(r)))
-                .GroupBy(r => (r.Spec with { Experiment = "" }).Hash(), StringComparer.Ordinal).Select(g => g.First())];
+            List<FinishedRun> rows = TableRuns(runs, table);
             md.AppendLine(Inv, $"## {table.Title}").AppendLine();
             string[] experiments = [.. table.Sources.Select(s => s.Experiment).Distinct(StringComparer.Ordinal)];
             md.AppendLine(Inv, $"Reproduce: `liber run {string.Join(' ', experiments.Select(e => $"-c {experimentsFolder}/{e}.json"))}`, then `{command}`.").AppendLine();
@@ -202,15 +203,15 @@ public static class ResultsPage
         return md.ToString();
     }
 
-    private static void Comparison(StringBuilder md, List<FinishedRun> rows, TableSpec table)
+    /// <summary>One row of a comparison table: a model configuration on one data set against its reference.</summary>
+    private sealed record ComparisonRow(
+        string Data, string Label, bool IsLiber, MeanStd Auc, MeanStd LogLoss, MeanStd Gauc, MeanStd Valid, string Reference, string Impr, string Verdict, string ValidVerdict);
+
+    private static List<ComparisonRow> ComparisonRows(List<FinishedRun> rows, TableSpec table)
     {
-        md.AppendLine("Test split, mean ± sample std over seeds. RelaImpr = ((AUC − 0.5) / (AUC of the reference − 0.5) − 1) × 100. " +
-            "Verdict: the AUC difference to the reference against twice its standard error over seeds.").AppendLine();
+        var result = new List<ComparisonRow>();
         foreach (IGrouping<string, FinishedRun> byData in rows.GroupBy(r => r.DatasetLabel()).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            md.AppendLine(Inv, $"**{byData.Key}**").AppendLine();
-            md.AppendLine("| model | seeds | AUC | LogLoss | GAUC | valid AUC | reference | RelaImpr | verdict |");
-            md.AppendLine("|---|---|---|---|---|---|---|---|---|");
             List<string> backbones = [.. (table.Order ?? []).Concat(byData.Select(r => r.Spec.Backbone).Order(StringComparer.Ordinal)).Distinct(StringComparer.Ordinal)];
             var groups = byData.GroupBy(r => r.GroupLabel())
                 .OrderBy(g => backbones.IndexOf(g.First().Spec.Backbone))
@@ -220,10 +221,11 @@ public static class ResultsPage
             {
                 FinishedRun first = g.First();
                 MeanStd auc = MeanStd.Of(g.Select(r => r.Test("auc")));
+                MeanStd valid = MeanStd.Of(g.Select(r => r.Valid("auc")));
                 string referenceBackbone = table.Baseline ?? first.Spec.Backbone;
                 string variant = first.Spec.Training.VariantLabel();
                 bool isReference = first.Spec.Liber is null && first.Spec.Backbone == referenceBackbone;
-                string reference = "", impr = "", verdict = "";
+                string reference = "", impr = "", verdict = "", validVerdict = "";
                 if (!isReference)
                 {
                     FinishedRun[] refRuns = [.. byData.Where(r => r.Spec.Liber is null && r.Spec.Backbone == referenceBackbone && r.Spec.Training.VariantLabel() == variant)];
@@ -232,14 +234,76 @@ public static class ResultsPage
                     reference = refAuc.N == 0 ? $"{referenceLabel} (not run)" : referenceLabel;
                     impr = refAuc.N == 0 ? "" : $"{ExperimentReport.RelaImpr(auc.Mean, refAuc.Mean).ToString("+0.00;-0.00", Inv)}%";
                     verdict = refAuc.N == 0 ? "" : Verdict(auc, refAuc);
+                    validVerdict = refAuc.N == 0 ? "" : Verdict(valid, MeanStd.Of(refRuns.Select(r => r.Valid("auc"))));
                 }
 
-                md.AppendLine(Inv, $"| {g.Key} | {auc.N} | {auc.Format()} | {MeanStd.Of(g.Select(r => r.Test("logloss"))).Format()} | {MeanStd.Of(g.Select(r => r.Test("gauc"))).Format()} | {MeanStd.Of(g.Select(r => r.Valid("auc"))).Format()} | {reference} | {impr} | {verdict} |");
+                result.Add(new ComparisonRow(
+                    byData.Key, g.Key, first.Spec.Liber is not null, auc, MeanStd.Of(g.Select(r => r.Test("logloss"))), MeanStd.Of(g.Select(r => r.Test("gauc"))),
+                    valid, reference, impr, verdict, validVerdict));
+            }
+        }
+
+        return result;
+    }
+
+    private static void Comparison(StringBuilder md, List<FinishedRun> rows, TableSpec table)
+    {
+        md.AppendLine("Test split, mean ± sample std over seeds. RelaImpr = ((AUC − 0.5) / (AUC of the reference − 0.5) − 1) × 100. " +
+            "Verdict: the AUC difference to the reference against twice its standard error over seeds, on the test split and (valid verdict) on the validation split.").AppendLine();
+        foreach (IGrouping<string, ComparisonRow> byData in ComparisonRows(rows, table).GroupBy(r => r.Data))
+        {
+            md.AppendLine(Inv, $"**{byData.Key}**").AppendLine();
+            md.AppendLine("| model | seeds | AUC | LogLoss | GAUC | valid AUC | reference | RelaImpr | verdict | valid verdict |");
+            md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+            foreach (ComparisonRow r in byData)
+            {
+                md.AppendLine(Inv, $"| {r.Label} | {r.Auc.N} | {r.Auc.Format()} | {r.LogLoss.Format()} | {r.Gauc.Format()} | {r.Valid.Format()} | {r.Reference} | {r.Impr} | {r.Verdict} | {r.ValidVerdict} |");
             }
 
             md.AppendLine();
         }
     }
+
+    /// <summary>
+    /// The page's summary: every LIBER row of the comparison tables (each configuration once) counted by its test and
+    /// validation verdicts, and the rows that lift on both splits.
+    /// </summary>
+    private static void AtAGlance(StringBuilder md, PageSpec page, IReadOnlyList<FinishedRun> runs)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var liberRows = new List<ComparisonRow>();
+        foreach (TableSpec table in page.Tables.Where(t => t.Kind == "comparison"))
+        {
+            foreach (ComparisonRow r in ComparisonRows(TableRuns(runs, table), table))
+            {
+                if (r.IsLiber && r.Verdict.Length > 0 && r.Verdict != "n/a" && seen.Add($"{r.Data}|{r.Label}|{r.Reference}"))
+                {
+                    liberRows.Add(r);
+                }
+            }
+        }
+
+        if (liberRows.Count == 0)
+        {
+            return;
+        }
+
+        static string Count(IEnumerable<ComparisonRow> rows, Func<ComparisonRow, string> verdict) =>
+            string.Join(", ", VerdictNames.Select(v => $"{rows.Count(r => verdict(r) == v)} {v}"));
+
+        md.AppendLine("## At a glance").AppendLine();
+        md.AppendLine(Inv, $"{liberRows.Count} LIBER configurations (with at least two seeds) against their reference in the comparison tables below, each counted once. " +
+            $"Test verdicts: {Count(liberRows, r => r.Verdict)}. Validation verdicts: {Count(liberRows, r => r.ValidVerdict)}.").AppendLine();
+        ComparisonRow[] both = [.. liberRows.Where(r => r.Verdict == "lift" && r.ValidVerdict == "lift")];
+        md.AppendLine(both.Length == 0
+            ? "No configuration lifts its reference beyond seed noise on both the validation and the test split."
+            : "Beyond seed noise on both the validation and the test split: " +
+              string.Join("; ", both.Select(r => $"{r.Label} over {r.Reference} on {r.Data} (RelaImpr {r.Impr})")) + ".").AppendLine();
+    }
+
+    /// <summary>The runs a table takes; the same configuration taken from two experiments (e.g. the K=20 attention run of two ablations) counts once.</summary>
+    private static List<FinishedRun> TableRuns(IReadOnlyList<FinishedRun> runs, TableSpec table) =>
+        [.. runs.Where(r => table.Sources.Any(s => s.Takes(r))).GroupBy(r => (r.Spec with { Experiment = "" }).Hash(), StringComparer.Ordinal).Select(g => g.First())];
 
     private static void Efficiency(StringBuilder md, List<FinishedRun> rows)
     {
