@@ -44,6 +44,40 @@ public sealed class EncodeCommandTests : IDisposable
     }
 
     [Fact]
+    public void Grouped_records_of_learn_out_give_similarity_and_null_texts_are_counted()
+    {
+        // `liber learn --out` records: a first partition has no shift (null).
+        string texts = Path.Combine(_dir, "learn.jsonl");
+        File.WriteAllLines(texts,
+        [
+            "{\"user\": 1, \"number\": 0, \"summary\": \"crime thrillers\", \"shift\": null}",
+            "{\"user\": 1, \"number\": 1, \"summary\": \"crime thrillers and noir\", \"shift\": \"towards noir\"}",
+            "{\"user\": 2, \"number\": 0, \"summary\": \"animated family films\", \"shift\": null}",
+            "{\"user\": 2, \"number\": 1, \"summary\": \"animated films and musicals\", \"shift\": \"towards musicals\"}",
+        ]);
+        var (code, output, error) = CliRunner.Run("encode", "--texts", texts, "--text-field", "summary", "--group-field", "user", "--json");
+        Assert.True(code == 0, error);
+        var j = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(4, j.GetProperty("accounting").GetProperty("texts").GetInt32());
+        Assert.Equal(0, j.GetProperty("skipped_null").GetInt32());
+        JsonElement s = j.GetProperty("similarity");
+        Assert.Equal(2, s.GetProperty("groups").GetInt32());
+        Assert.Equal(2, s.GetProperty("consecutive_pairs").GetInt32());
+        Assert.Equal(2, s.GetProperty("same_group_pairs").GetInt32());
+        Assert.Equal(4, s.GetProperty("other_group_pairs").GetInt32());
+        Assert.True(s.GetProperty("same_group").GetDouble() > s.GetProperty("other_groups").GetDouble(), output);
+
+        (code, output, error) = CliRunner.Run("encode", "--texts", texts, "--text-field", "shift", "--group-field", "user");
+        Assert.True(code == 0, error);
+        Assert.Contains("2 records with a null \"shift\" skipped", output, StringComparison.Ordinal);
+        Assert.Contains("mean cosine over 2 groups (all pairs): consecutive texts of a group NaN (0 pairs), same group NaN (0), different groups ", output, StringComparison.Ordinal);
+
+        (code, _, error) = CliRunner.Run("encode", "--texts", texts, "--text-field", "summary", "--group-field", "missing");
+        Assert.Equal(1, code);
+        Assert.Contains("learn.jsonl:1: expected a string or number \"missing\" (--group-field)", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_empty_line_of_a_txt_file_is_an_error_naming_the_line()
     {
         string texts = Path.Combine(_dir, "texts.txt");

@@ -28,8 +28,10 @@ public static class EncodeCommand
         var window = new Option<int?>("--window") { Description = "window in encoder tokens (default: minilm 256, arctic-xs 512, openai 8191); longer texts are chunked" };
         var empty = new Option<string>("--empty") { Description = "empty lines/texts: reject (default) or zero (zero vector)", DefaultValueFactory = _ => "reject" };
         empty.AcceptOnlyFromAmong("reject", "zero");
+        var textField = new Option<string>("--text-field") { Description = ".jsonl objects: the property holding the text (e.g. summary or shift of `liber learn --out` records; a null value skips the record, counted)", DefaultValueFactory = _ => "text" };
+        var groupField = new Option<string?>("--group-field") { Description = ".jsonl objects: the property naming each text's group (e.g. user); prints the mean cosine of consecutive texts of a group, of two texts of the same group and of two texts of different groups" };
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
-        foreach (Option o in new Option[] { texts, encoder, endpoint, model, dimensions, retries, cache, output, batch, threads, window, empty, json })
+        foreach (Option o in new Option[] { texts, encoder, endpoint, model, dimensions, retries, cache, output, batch, threads, window, empty, textField, groupField, json })
         {
             cmd.Options.Add(o);
         }
@@ -47,13 +49,24 @@ public static class EncodeCommand
             r.GetValue(threads),
             r.GetValue(window),
             r.GetValue(empty) == "zero" ? EmptyTextPolicy.ZeroVector : EmptyTextPolicy.Reject,
+            r.GetValue(textField) ?? "text",
+            r.GetValue(groupField),
             r.GetValue(json)), ct));
         return cmd;
     }
 
     /// <summary>Reads texts: a .txt gives one text per line (every line counts); a .jsonl gives one per non-blank line, a JSON string or an object with a string "text".</summary>
     /// <exception cref="DataFormatException">A line is not valid JSON of that shape, or (under <paramref name="rejectEmpty"/>) a text is empty; names file and line.</exception>
-    public static List<string> ReadTexts(string path, bool rejectEmpty)
+    public static List<string> ReadTexts(string path, bool rejectEmpty) => ReadRecords(path, rejectEmpty).Texts;
+
+    /// <summary>
+    /// Reads texts and, with <paramref name="groupField"/>, their groups. A .txt gives one text per line (every line counts;
+    /// no fields). A .jsonl gives one per non-blank line: a JSON string (only with the default field and no group), or an
+    /// object whose <paramref name="textField"/> is a string (a null skips the record and is counted) and whose
+    /// <paramref name="groupField"/> is a string or a number.
+    /// </summary>
+    /// <exception cref="DataFormatException">A line is not valid JSON of that shape, or (under <paramref name="rejectEmpty"/>) a text is empty; names file and line.</exception>
+    public static TextRecords ReadRecords(string path, bool rejectEmpty, string textField = "text", string? groupField = null)
     {
         string ext = Path.GetExtension(path).ToLowerInvariant();
         if (ext is not ".txt" and not ".jsonl")
@@ -61,12 +74,19 @@ public static class EncodeCommand
             throw new ArgumentException($"--texts {path}: expected a .txt or .jsonl file");
         }
 
-        var result = new List<string>();
+        if (ext == ".txt" && (textField != "text" || groupField is not null))
+        {
+            throw new ArgumentException($"--texts {path}: --text-field and --group-field need a .jsonl file of objects");
+        }
+
+        var texts = new List<string>();
+        List<string>? groups = groupField is null ? null : [];
+        int skipped = 0;
         long line = 0;
         foreach (string raw in File.ReadLines(path))
         {
             line++;
-            string text;
+            string? text;
             if (ext == ".txt")
             {
                 text = raw;
@@ -77,7 +97,14 @@ public static class EncodeCommand
             }
             else
             {
-                text = ParseJsonLine(path, line, raw);
+                (text, string? group) = ParseJsonLine(path, line, raw, textField, groupField);
+                if (text is null)
+                {
+                    skipped++;
+                    continue;
+                }
+
+                groups?.Add(group!);
             }
 
             if (rejectEmpty && string.IsNullOrWhiteSpace(text))
@@ -85,29 +112,42 @@ public static class EncodeCommand
                 throw new DataFormatException(path, line, "empty text (remove the line, or pass --empty zero to give it a zero vector)");
             }
 
-            result.Add(text);
+            texts.Add(text);
         }
 
-        return result;
+        return new TextRecords(texts, groups, skipped);
     }
 
-    private static string ParseJsonLine(string path, long line, string raw)
+    private static (string? Text, string? Group) ParseJsonLine(string path, long line, string raw, string textField, string? groupField)
     {
         try
         {
             using var doc = JsonDocument.Parse(raw);
             var root = doc.RootElement;
-            if (root.ValueKind == JsonValueKind.String)
+            if (root.ValueKind == JsonValueKind.String && textField == "text" && groupField is null)
             {
-                return root.GetString()!;
+                return (root.GetString()!, null);
             }
 
-            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String)
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty(textField, out var t) || t.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
             {
-                return t.GetString()!;
+                throw new DataFormatException(path, line, groupField is null && textField == "text"
+                    ? "expected a JSON string or an object with a string \"text\""
+                    : $"expected an object with a string (or null) \"{textField}\"", raw);
             }
 
-            throw new DataFormatException(path, line, "expected a JSON string or an object with a string \"text\"", raw);
+            string? group = null;
+            if (groupField is not null)
+            {
+                if (!root.TryGetProperty(groupField, out var g) || g.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
+                {
+                    throw new DataFormatException(path, line, $"expected a string or number \"{groupField}\" (--group-field)", raw);
+                }
+
+                group = g.ValueKind == JsonValueKind.String ? g.GetString()! : g.GetRawText();
+            }
+
+            return (t.ValueKind == JsonValueKind.Null ? null : t.GetString()!, group);
         }
         catch (JsonException e)
         {
@@ -127,7 +167,8 @@ public static class EncodeCommand
             throw new ArgumentException("--endpoint, --model and --dimensions apply to --encoder openai only");
         }
 
-        var input = ReadTexts(q.Texts, q.Empty == EmptyTextPolicy.Reject);
+        TextRecords records = ReadRecords(q.Texts, q.Empty == EmptyTextPolicy.Reject, q.TextField, q.GroupField);
+        List<string> input = records.Texts;
         EncoderOptions options = q.Encoder switch
         {
             KnowledgeEncoders.MiniLm => new MiniLmOptions { Threads = q.Threads, WindowTokens = q.Window },
@@ -152,15 +193,29 @@ public static class EncodeCommand
             }
 
             var a = result.Accounting;
+            TextSimilarity? similarity = records.Groups is null ? null : TextSimilarity.Of(result.Vectors, records.Groups);
             if (q.Json)
             {
-                await io.Output.WriteLineAsync(JsonSerializer.Serialize(a, DataCommand.Json)).ConfigureAwait(false);
+                string text = similarity is null && q.TextField == "text"
+                    ? JsonSerializer.Serialize(a, DataCommand.Json)
+                    : JsonSerializer.Serialize(new { accounting = a, skipped_null = records.SkippedNull, similarity = similarity is { } t ? Json(t) : null }, DataCommand.Json);
+                await io.Output.WriteLineAsync(text).ConfigureAwait(false);
             }
             else
             {
                 await io.Output.WriteLineAsync($"encoder {a.Encoder}").ConfigureAwait(false);
                 await io.Output.WriteLineAsync($"texts {a.Texts:N0}, unique {a.UniqueTexts:N0}, cache hits {a.CacheHits:N0}, encoded {a.Encoded:N0} ({a.Chunks:N0} model inputs, {a.ChunkedTexts:N0} texts chunked), dimension {a.Dimension}").ConfigureAwait(false);
+                if (records.SkippedNull > 0)
+                {
+                    await io.Output.WriteLineAsync($"{records.SkippedNull:N0} records with a null \"{q.TextField}\" skipped").ConfigureAwait(false);
+                }
+
                 await io.Output.WriteLineAsync($"{a.Seconds:F2} s, {a.TextsPerSecond:N1} texts/s{(q.Out is null ? string.Empty : $"; vectors written to {q.Out}")}").ConfigureAwait(false);
+                if (similarity is { } t)
+                {
+                    await io.Output.WriteLineAsync(FormattableString.Invariant(
+                        $"mean cosine over {t.Groups:N0} groups ({(t.Sampled ? "sampled pairs" : "all pairs")}): consecutive texts of a group {t.Consecutive:F3} ({t.ConsecutivePairs:N0} pairs), same group {t.SameGroup:F3} ({t.SameGroupPairs:N0}), different groups {t.OtherGroups:F3} ({t.OtherGroupPairs:N0})")).ConfigureAwait(false);
+                }
             }
 
             return LiberCommand.Ok;
@@ -170,6 +225,23 @@ public static class EncodeCommand
             await io.Error.WriteLineAsync($"liber: {e.Message}").ConfigureAwait(false);
             return LiberCommand.UserError;
         }
+    }
+
+    /// <summary>The similarity for --json: means without pairs are null (JSON has no NaN).</summary>
+    private static object Json(TextSimilarity t)
+    {
+        static double? Finite(double x) => double.IsNaN(x) ? null : x;
+        return new
+        {
+            groups = t.Groups,
+            sampled = t.Sampled,
+            consecutive = Finite(t.Consecutive),
+            consecutive_pairs = t.ConsecutivePairs,
+            same_group = Finite(t.SameGroup),
+            same_group_pairs = t.SameGroupPairs,
+            other_groups = Finite(t.OtherGroups),
+            other_group_pairs = t.OtherGroupPairs,
+        };
     }
 
     private static Uri ParseEndpoint(string value) =>
@@ -191,5 +263,11 @@ public static class EncodeCommand
         }
     }
 
-    private sealed record Request(string Texts, string Encoder, string? Endpoint, string? Model, int? Dimensions, int Retries, string? Cache, string? Out, int BatchSize, int Threads, int? Window, EmptyTextPolicy Empty, bool Json);
+    private sealed record Request(string Texts, string Encoder, string? Endpoint, string? Model, int? Dimensions, int Retries, string? Cache, string? Out, int BatchSize, int Threads, int? Window, EmptyTextPolicy Empty, string TextField, string? GroupField, bool Json);
 }
+
+/// <summary>Texts read by <c>liber encode</c>, their groups (with <c>--group-field</c>) and the records skipped for a null text.</summary>
+/// <param name="Texts">The texts, in file order.</param>
+/// <param name="Groups">The group of each text, or null without <c>--group-field</c>.</param>
+/// <param name="SkippedNull">Records whose text field was null.</param>
+public sealed record TextRecords(List<string> Texts, List<string>? Groups, int SkippedNull);
