@@ -312,7 +312,7 @@ public static class ResultsPage
             "partitions; prompt tokens are estimated (cl100k_base counts of the rendered items, plus a fixed overhead per call and per carried " +
             "summary). LLM calls made: what the runs' backend actually called (0 for the template backend). Stage times: wall time of the " +
             "partition, UIL and encoder stages of the first run that computed them (later runs read the caches), and the mean wall time of a whole run (with the caches warm, mostly training).").AppendLine();
-        md.AppendLine("| data set | policy, mode | partitions | LIBER calls | re-summarise calls | one-per-user calls | LIBER prompt tokens | re-summarise prompt tokens | one-per-user prompt tokens | LLM calls made | encoder texts (model / cache) | partition s | UIL s | encode s | run s (mean) |");
+        md.AppendLine("| data set | policy, mode | partitions | LIBER calls | re-summarise calls | one-per-user calls | LIBER prompt tokens | re-summarise prompt tokens | one-per-user prompt tokens | LLM calls made | encoder texts (not cached / cached) | partition s | UIL s | encode s | run s (mean) |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var g in rows.Where(r => r.Spec.Liber is not null)
             .GroupBy(r => (Data: r.DatasetLabel(), Policy: r.Spec.Liber!.Fusion == "single" ? SingleLabel : r.Spec.Liber!.Policy.Label(), r.Spec.Liber!.Mode))
