@@ -183,8 +183,16 @@ internal sealed class StubEmbeddingServer : IDisposable
 
     public void Dispose()
     {
-        listener.Stop();
-        listener.Close();
+        try
+        {
+            listener.Stop();
+            listener.Close();
+        }
+        catch (HttpListenerException)
+        {
+            // Linux's managed HttpListener may rebind the port to unregister it and fail if another process took it.
+        }
+
         try
         {
             loop.Wait(TimeSpan.FromSeconds(5));
