@@ -40,14 +40,20 @@ public enum Durability
 /// <param name="Reason">Why it was rejected.</param>
 public sealed record RejectedEvent(int Index, long EventId, string Reason);
 
-/// <summary>The outcome of one appended batch: every event is counted exactly once as applied, duplicate or rejected.</summary>
+/// <summary>The outcome of one appended batch: every event is counted exactly once as applied, duplicate, conflict or rejected.</summary>
 public sealed record AppendResult
 {
     /// <summary>Events applied to their users' caches.</summary>
     public int Applied { get; init; }
 
-    /// <summary>Events already applied earlier (same event id): no-ops.</summary>
+    /// <summary>Events already applied earlier (same event id and the same content): no-ops.</summary>
     public int Duplicates { get; init; }
+
+    /// <summary>
+    /// Events whose id was already applied with other content (another user, item, timestamp or rating): never applied,
+    /// never overwriting the first, each with a reason naming both contents.
+    /// </summary>
+    public IReadOnlyList<RejectedEvent> Conflicts { get; init; } = [];
 
     /// <summary>Events rejected, with reasons.</summary>
     public IReadOnlyList<RejectedEvent> Rejected { get; init; } = [];
