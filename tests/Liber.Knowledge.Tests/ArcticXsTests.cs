@@ -15,7 +15,7 @@ public sealed class ArcticXsTests
 
         var r = await knowledge.EncodeAsync(["space opera fan", "enjoys films about astronauts and galaxies", "a recipe for lentil soup"]);
         Assert.Equal(384, r.Vectors.Dimension);
-        Assert.Equal(1.0, Fakes.Norm(r.Vectors.Row(0)), 4);
+        Approx.Equal(1.0, Fakes.Norm(r.Vectors.Row(0)));
         Assert.True(Fakes.Dot(r.Vectors.Row(0), r.Vectors.Row(1)) > Fakes.Dot(r.Vectors.Row(0), r.Vectors.Row(2)));
     }
 }

@@ -17,7 +17,7 @@ public sealed class MiniLmTests(MiniLmFixture fixture)
         Assert.Equal(256, fixture.Encoder.KnownInfo.WindowTokens);
         for (int i = 0; i < 2; i++)
         {
-            Assert.Equal(1.0, Fakes.Norm(r.Vectors.Row(i)), 4);
+            Approx.Equal(1.0, Fakes.Norm(r.Vectors.Row(i)));
         }
     }
 
@@ -97,7 +97,7 @@ public sealed class MiniLmTests(MiniLmFixture fixture)
     {
         var a = await fixture.Encoder.Generator.GenerateAsync(["likes jazz\nand blues"]);
         var b = await fixture.Encoder.Generator.GenerateAsync(["likes jazz and blues"]);
-        Assert.Equal(a[0].Vector.ToArray(), b[0].Vector.ToArray());
+        Approx.Equal(a[0].Vector.Span, b[0].Vector.Span);
     }
 }
 

@@ -87,10 +87,7 @@ public sealed class FusionTests
         float[] fromTable = Gradients(table), fromDense = Gradients(dense);
         Assert.Equal(fromDense.Length, fromTable.Length);
         Assert.Contains(fromDense, v => v != 0f);
-        for (int i = 0; i < fromDense.Length; i++)
-        {
-            Assert.Equal(fromDense[i], fromTable[i], 5);
-        }
+        Approx.Equal(fromDense, fromTable, what: "output and gradients");
     }
 
     [Theory]
@@ -113,7 +110,7 @@ public sealed class FusionTests
         Assert.Equal(0f, weights[0].abs().sum().item<float>());
         for (int s = 1; s < 4; s++)
         {
-            Assert.Equal(1f, weights[s].sum().item<float>(), 5);
+            Approx.Equal(1f, weights[s].sum().item<float>());
         }
 
         Assert.Equal(0f, weights[1, 1..].abs().sum().item<float>());          // masked slots get nothing
@@ -124,7 +121,7 @@ public sealed class FusionTests
 
         if (variant == "mean")
         {
-            Assert.Equal(1f / 3, weights[2, 0].item<float>(), 6);
+            Approx.Equal(1f / 3, weights[2, 0].item<float>());
         }
     }
 

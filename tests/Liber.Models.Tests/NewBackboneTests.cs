@@ -30,7 +30,7 @@ public sealed class NewBackboneTests
         using var x0 = tensor(new float[] { 1, 2 }).reshape(1, 2);
         using Tensor y = net.call(x0);
         // W x0 + b = (1 + 4 + 0.5, 3 + 8 - 1) = (5.5, 10); x1 = x0 * (5.5, 10) + x0 = (6.5, 22).
-        Assert.Equal(new[] { 6.5f, 22f }, Row(y, 0));
+        Approx.Equal(new[] { 6.5f, 22f }, Row(y, 0));
     }
 
     [Fact]
@@ -67,7 +67,7 @@ public sealed class NewBackboneTests
             float[] actual = Row(y, row);
             for (int i = 0; i < D; i++)
             {
-                Assert.Equal(x[i], actual[i], 4);
+                Approx.Equal(x[i], actual[i]);
             }
         }
     }
@@ -127,7 +127,7 @@ public sealed class NewBackboneTests
         using var mask = ones(2, 5, dtype: ScalarType.Bool);
         using var initial = randn(2, 4);
         using Tensor h = cell.Run(inputs, attention, mask, initial);
-        Assert.Equal(initial.data<float>().ToArray(), h.data<float>().ToArray());
+        Approx.Equal(initial.data<float>().ToArray(), h.data<float>().ToArray());
 
         // Non-zero attention does move the state (the check above can fail).
         using var some = full(2, 5, 0.5f);
@@ -145,7 +145,7 @@ public sealed class NewBackboneTests
         using var mask = tensor(new[] { true, true, false, false, false }).reshape(1, 5);
         using Tensor padded = cell.call(inputs, attention, mask);
         using Tensor cut = cell.call(inputs[.., ..2], attention[.., ..2], ones(1, 2, dtype: ScalarType.Bool));
-        Assert.Equal(cut.data<float>().ToArray(), padded.data<float>().ToArray());
+        Approx.Equal(cut.data<float>().ToArray(), padded.data<float>().ToArray()); // other lengths, other kernels: equal to a few ULPs, not bit for bit (seen on AMD)
     }
 
     [Fact]

@@ -223,11 +223,11 @@ public sealed class PartitioningTests(ITestOutputHelper output)
     {
         var a = new Dictionary<int, double> { [0] = 4 };
         var b = new Dictionary<int, double> { [1] = 4 };
-        Assert.Equal(0, Divergence.JensenShannon(a, 4, a, 4, 2, 0), 12);
-        Assert.Equal(1, Divergence.JensenShannon(a, 4, b, 4, 2, 0), 12);
+        Approx.Equal(0, Divergence.JensenShannon(a, 4, a, 4, 2, 0));
+        Approx.Equal(1, Divergence.JensenShannon(a, 4, b, 4, 2, 0));
         // p = (1, 0), q = (1/2, 1/2): m = (3/4, 1/4); JS = 1/2 [log2(4/3)] + 1/2 [1/2 log2(2/3) + 1/2 log2(2)] = 0.311278...
         var half = new Dictionary<int, double> { [0] = 1, [1] = 1 };
-        Assert.Equal(0.3112781244591328, Divergence.JensenShannon(a, 4, half, 2, 2, 0), 12);
+        Approx.Equal(0.3112781244591328, Divergence.JensenShannon(a, 4, half, 2, 2, 0));
         // Smoothing pulls disjoint distributions together, and unseen categories are counted in closed form.
         double smoothed = Divergence.JensenShannon(a, 4, b, 4, 10, 0.5);
         Assert.InRange(smoothed, 0.1, 0.9);
