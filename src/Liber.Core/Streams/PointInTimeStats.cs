@@ -175,7 +175,7 @@ public sealed class PointInTimeStats
     /// <summary>Dense category ids of every item (items without metadata have none).</summary>
     private static int[][] CategoryIds(Dataset dataset)
     {
-        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        var ids = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase); // as FeatureTables: names differing only in case are one category
         var result = new int[dataset.Items.Count][];
         for (int i = 0; i < result.Length; i++)
         {
