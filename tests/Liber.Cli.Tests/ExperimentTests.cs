@@ -171,33 +171,6 @@ public sealed class ExperimentTests : IDisposable
     }
 
     [Fact]
-    public void Cost_curves_count_liber_calls_per_closed_partition_against_the_naive_strategies()
-    {
-        Dataset ds = ExperimentRunner.LoadDataset(new DatasetSpec { Kind = "synthetic", Users = 30, EventsPerUser = 50 });
-        var streams = Liber.Core.Streams.UserStreams.Build(ds);
-        var options = new Liber.Core.Partitioning.PartitionOptions { Policy = "count", K = 10 };
-        var curves = CostCurves.Compute(ds, options, twoCall: true, points: 10);
-        int partitions = Enumerable.Range(0, streams.UserCount).Sum(u => streams.Length(u) / 10);
-        int usersWithOne = Enumerable.Range(0, streams.UserCount).Count(u => streams.Length(u) >= 10);
-
-        // Two-call: a summary per partition and a shift for every partition but a user's first.
-        Assert.Equal(2 * partitions - usersWithOne, curves[0].Calls[^1]);
-        Assert.Equal(streams.EventCount, curves[1].Calls[^1]);
-        Assert.Equal(streams.UserCount, curves[2].Calls[^1]);
-        Assert.All(curves, c => Assert.True(c.Calls.Zip(c.Calls.Skip(1)).All(p => p.First <= p.Second), "cumulative calls never fall"));
-        Assert.Equal(partitions, CostCurves.Compute(ds, options, twoCall: false, points: 10)[0].Calls[^1]);
-
-        // Tokens: LIBER reads each partition once (plus fixed parts); the per-event strategy rereads the history.
-        var tokens = CostCurves.ComputeTokens(ds, options, twoCall: false, points: 10);
-        var features = Liber.Core.Partitioning.ItemFeatures.Build(ds, new Liber.Core.Partitioning.Cl100kTokenCounter());
-        var set = Liber.Core.Partitioning.PartitionSet.Build(streams, new Liber.Core.Partitioning.CountPolicy(10), new Liber.Core.Partitioning.PartitionCaps(), features);
-        double expected = set.All.Sum(p => p.PromptTokens + CostCurves.CallOverheadTokens + (p.Number > 0 ? CostCurves.SummaryTokens : 0));
-        Assert.Equal(expected, tokens[0].Calls[^1]);
-        Assert.True(tokens[1].Calls[^1] > 5 * tokens[0].Calls[^1]);
-        Assert.All(tokens, c => Assert.True(c.Calls.Zip(c.Calls.Skip(1)).All(p => p.First <= p.Second)));
-    }
-
-    [Fact]
     public void The_checked_in_experiment_files_are_valid()
     {
         DirectoryInfo? root = new(AppContext.BaseDirectory);

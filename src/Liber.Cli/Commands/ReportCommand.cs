@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Liber.Cli.Experiments;
 using Liber.Core.Partitioning;
+using Liber.Interests.Learning;
 
 namespace Liber.Cli.Commands;
 
@@ -51,11 +52,12 @@ public static class ReportCommand
                 {
                     FinishedRun first = g.First();
                     var dataset = ExperimentRunner.LoadDataset(first.Spec.Dataset);
-                    var curves = CostCurves.Compute(dataset, ToOptions(first.Spec.Liber!), first.Spec.Liber!.Mode == "two-call");
+                    var costs = CostModel(dataset, first.Spec.Liber!);
+                    var curves = costs.Curves(promptTokens: false);
                     string name = $"llm-calls-{Slug(g.Key.Item1)}-{g.Key.Item2}-{g.Key.Item3}.png";
                     ExperimentReport.CostChart(curves, Path.Combine(outDir, name), $"LLM calls as the stream grows: {g.Key.Item1}");
                     charts.Add(name);
-                    var tokenCurves = CostCurves.ComputeTokens(dataset, ToOptions(first.Spec.Liber!), first.Spec.Liber!.Mode == "two-call");
+                    var tokenCurves = costs.Curves(promptTokens: true);
                     string tokenName = $"prompt-tokens-{Slug(g.Key.Item1)}-{g.Key.Item2}-{g.Key.Item3}.png";
                     ExperimentReport.CostChart(tokenCurves, Path.Combine(outDir, tokenName), $"Prompt tokens as the stream grows (estimate): {g.Key.Item1}", "prompt tokens");
                     charts.Add(tokenName);
@@ -63,7 +65,7 @@ public static class ReportCommand
                     extra.AppendLine("| strategy | calls over the whole stream | prompt tokens (estimate) |").AppendLine("|---|---|---|");
                     for (int c = 0; c < curves.Count; c++)
                     {
-                        extra.AppendLine(CultureInfo.InvariantCulture, $"| {curves[c].Label} | {curves[c].Calls[^1]:N0} | {tokenCurves[c].Calls[^1]:N0} |");
+                        extra.AppendLine(CultureInfo.InvariantCulture, $"| {curves[c].Label} | {curves[c].Values[^1]:N0} | {tokenCurves[c].Values[^1]:N0} |");
                     }
 
                     extra.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"![LLM calls]({name}) ![prompt tokens]({tokenName})").AppendLine();
@@ -86,6 +88,10 @@ public static class ReportCommand
         });
         return cmd;
     }
+
+    /// <summary>The UIL cost model of a run's data set under its LIBER axes (policy, mode, prompt domain).</summary>
+    public static LlmCostModel CostModel(Core.Data.Dataset dataset, LiberRun l) =>
+        LlmCostModel.ForDataset(dataset, ToOptions(l), l.Mode == "one-call" ? LearnMode.OneCall : LearnMode.TwoCall, l.Settings.Domain);
 
     /// <summary>The partition options of a run's LIBER axes.</summary>
     public static PartitionOptions ToOptions(LiberRun l) => new()

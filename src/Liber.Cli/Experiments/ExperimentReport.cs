@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Liber.Interests.Learning;
 using ScottPlot;
 
 namespace Liber.Cli.Experiments;
@@ -230,7 +231,7 @@ public static class ExperimentReport
     }
 
     /// <summary>Cumulative LLM calls (or prompt tokens) as the event stream grows, for LIBER and the naive strategies (log10 scale).</summary>
-    public static void CostChart(IReadOnlyList<(string Label, double[] Events, double[] Calls)> series, string path, string title, string unit = "LLM calls")
+    public static void CostChart(IReadOnlyList<CostCurve> series, string path, string title, string unit = "LLM calls")
     {
         var plot = new Plot();
         foreach ((string label, double[] events, double[] calls) in series)

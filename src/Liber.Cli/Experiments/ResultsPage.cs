@@ -309,8 +309,8 @@ public static class ResultsPage
     {
         md.AppendLine("LLM calls and prompt tokens over each data set's whole stream: LIBER calls the LLM when a partition closes; the naive " +
             "strategies re-summarise the user's whole history at every event, or write one summary per user once. Calls are counted from the " +
-            "partitions; prompt tokens are estimated (cl100k_base counts of the rendered items, plus a fixed overhead per call and per carried " +
-            "summary). LLM calls made: what the runs' backend actually called (0 for the template backend). Stage times: wall time of the " +
+            "partitions; prompt tokens are estimated by the same cost model as `liber learn --dry-run` (cl100k_base counts of the rendered " +
+            "prompts: each template's fixed parts, the item lines, and 200 tokens per carried summary). LLM calls made: what the runs' backend actually called (0 for the template backend). Stage times: wall time of the " +
             "partition, UIL and encoder stages of the first run that computed them (later runs read the caches), and the mean wall time of a whole run (with the caches warm, mostly training).").AppendLine();
         md.AppendLine("| data set | policy, mode | partitions | LIBER calls | re-summarise calls | one-per-user calls | LIBER prompt tokens | re-summarise prompt tokens | one-per-user prompt tokens | LLM calls made | encoder texts (not cached / cached) | partition s | UIL s | encode s | run s (mean) |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
@@ -323,10 +323,8 @@ public static class ResultsPage
             if (g.Key.Policy != SingleLabel)
             {
                 Core.Data.Dataset dataset = ExperimentRunner.LoadDataset(first.Spec.Dataset);
-                bool twoCall = first.Spec.Liber!.Mode == "two-call";
-                var calls = CostCurves.Compute(dataset, Commands.ReportCommand.ToOptions(first.Spec.Liber), twoCall, points: 1);
-                var tokens = CostCurves.ComputeTokens(dataset, Commands.ReportCommand.ToOptions(first.Spec.Liber), twoCall, points: 1);
-                estimates = [.. calls.Concat(tokens).Select(c => c.Calls[^1].ToString("N0", Inv))];
+                var costs = Commands.ReportCommand.CostModel(dataset, first.Spec.Liber!);
+                estimates = [.. costs.Curves(promptTokens: false, points: 1).Concat(costs.Curves(promptTokens: true, points: 1)).Select(c => c.Values[^1].ToString("N0", Inv))];
             }
 
             // The cold run is the one whose encoder computed the most texts (the others read the cache).
