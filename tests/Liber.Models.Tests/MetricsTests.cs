@@ -71,4 +71,42 @@ public sealed class MetricsTests
     {
         Assert.Throws<ArgumentException>(() => Metrics.Auc([0.1f], [1, 0]));
     }
+
+    private static readonly System.Text.Json.JsonSerializerOptions NamedFloats = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(49, 0)]
+    [InlineData(50, 1)]
+    [InlineData(199, 1)]
+    [InlineData(200, 2)]
+    [InlineData(999, 2)]
+    [InlineData(1000, 3)]
+    [InlineData(100_000, 3)]
+    public void Lifelong_bucket_boundaries(int earlierEvents, int bucket)
+    {
+        Assert.Equal(bucket, HistoryBuckets.Of(earlierEvents));
+    }
+
+    [Fact]
+    public void Bucket_metrics_are_the_metrics_of_each_buckets_samples()
+    {
+        float[] scores = [0.9f, 0.2f, 0.6f, 0.3f, 0.5f, 0.7f];
+        float[] labels = [1, 0, 0, 1, 1, 0];
+        int[] users = [1, 1, 2, 2, 3, 3];
+        int[] earlier = [10, 49, 50, 60, 1000, 1200];
+        SplitMetrics m = SplitMetrics.Of(scores, labels, users, earlier);
+        Assert.Equal(["0-49", "50-199", "200-999", "1000+"], m.Buckets!.Select(b => b.Bucket));
+        Assert.Equal([2, 2, 0, 2], m.Buckets!.Select(b => b.Metrics.Samples));
+        Approx.Equal(1.0, m.Buckets![0].Metrics.Auc);                         // 0.9 (pos) above 0.2 (neg)
+        Approx.Equal(0.0, m.Buckets![1].Metrics.Auc);                         // 0.3 (pos) below 0.6 (neg)
+        Assert.True(double.IsNaN(m.Buckets![2].Metrics.Auc));                 // empty
+        Approx.Equal(0.0, m.Buckets![3].Metrics.Auc);                         // 0.5 (pos) below 0.7 (neg)
+        Approx.Equal(Metrics.Auc(scores, labels), m.Auc);
+        Assert.Equal((1000, (int?)null), (m.Buckets![3].MinEvents, m.Buckets![3].MaxEvents));
+        Assert.Null(SplitMetrics.Of(scores, labels, users).Buckets);
+        Assert.Equal(m, SplitMetrics.Of(scores, labels, users, earlier));
+        Assert.NotEqual(m, SplitMetrics.Of(scores, labels, users, [10, 49, 50, 60, 100, 1200]));
+        Assert.Contains("\"buckets\"", System.Text.Json.JsonSerializer.Serialize(m, NamedFloats), StringComparison.Ordinal);
+    }
 }

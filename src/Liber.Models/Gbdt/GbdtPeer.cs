@@ -139,13 +139,15 @@ public sealed class GbdtPeer : IDisposable
         (int offset, int count) = ordinals.GetOffsetAndLength(samples.Count);
         var labels = new float[count];
         var users = new int[count];
+        var earlier = new int[count];
         for (int k = 0; k < count; k++)
         {
             labels[k] = samples.Label(offset + k);
             users[k] = samples.Users[offset + k];
+            earlier[k] = samples[offset + k].Index;
         }
 
-        return SplitMetrics.Of(p, labels, users);
+        return SplitMetrics.Of(p, labels, users, earlier);
     }
 
     /// <summary>Saves the trained model (ML.NET's zip) into <paramref name="directory"/>.</summary>

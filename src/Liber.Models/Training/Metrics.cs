@@ -13,9 +13,103 @@ public sealed record SplitMetrics(
     [property: JsonPropertyName("gauc")] double Gauc,
     [property: JsonPropertyName("samples")] int Samples)
 {
+    /// <summary>The same metrics by the number of events the user had before the sample (lifelong buckets), or null when not computed.</summary>
+    [JsonPropertyName("buckets")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<BucketMetrics>? Buckets { get; init; }
+
     /// <summary>Computes all three metrics.</summary>
     public static SplitMetrics Of(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> labels, ReadOnlySpan<int> users) =>
         new(Metrics.Auc(probabilities, labels), Metrics.LogLoss(probabilities, labels), Metrics.Gauc(probabilities, labels, users), probabilities.Length);
+
+    /// <summary>Value equality over the metrics and the buckets' contents.</summary>
+    public bool Equals(SplitMetrics? other) =>
+        other is not null && Auc.Equals(other.Auc) && LogLoss.Equals(other.LogLoss) && Gauc.Equals(other.Gauc) && Samples == other.Samples
+        && (ReferenceEquals(Buckets, other.Buckets) || (Buckets is not null && other.Buckets is not null && Buckets.SequenceEqual(other.Buckets)));
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Auc, LogLoss, Gauc, Samples, Buckets?.Count);
+
+    /// <summary>Computes all three metrics, overall and per <see cref="HistoryBuckets"/> bucket of <paramref name="earlierEvents"/> (the sample's index in its user's stream).</summary>
+    public static SplitMetrics Of(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> labels, ReadOnlySpan<int> users, ReadOnlySpan<int> earlierEvents) =>
+        Of(probabilities, labels, users) with { Buckets = HistoryBuckets.Evaluate(probabilities, labels, users, earlierEvents) };
+}
+
+/// <summary>The metrics of the samples whose users had <paramref name="MinEvents"/> to <paramref name="MaxEvents"/> - 1 earlier events.</summary>
+/// <param name="Bucket">Label, e.g. <c>50-199</c>.</param>
+/// <param name="MinEvents">Fewest earlier events in the bucket.</param>
+/// <param name="MaxEvents">One more than the most earlier events in the bucket, or null for no upper bound.</param>
+/// <param name="Metrics">AUC, LogLoss and GAUC of the bucket's samples (NaN where undefined, e.g. an empty bucket).</param>
+public sealed record BucketMetrics(
+    [property: JsonPropertyName("bucket")] string Bucket,
+    [property: JsonPropertyName("min_events")] int MinEvents,
+    [property: JsonPropertyName("max_events")] int? MaxEvents,
+    [property: JsonPropertyName("metrics")] SplitMetrics Metrics);
+
+/// <summary>
+/// Lifelong buckets: samples grouped by how many events their user had before them, [0, 50), [50, 200), [200, 1000) and
+/// [1000, inf). LIBER's claim is about long histories, so its lift is read per bucket as well as overall.
+/// </summary>
+public static class HistoryBuckets
+{
+    /// <summary>Lower edges of the buckets after the first (the first starts at 0).</summary>
+    public static IReadOnlyList<int> Edges { get; } = [50, 200, 1000];
+
+    /// <summary>The bucket of a sample with <paramref name="earlierEvents"/> earlier events (0-based).</summary>
+    public static int Of(int earlierEvents)
+    {
+        int b = 0;
+        while (b < Edges.Count && earlierEvents >= Edges[b])
+        {
+            b++;
+        }
+
+        return b;
+    }
+
+    /// <summary>Label of bucket <paramref name="bucket"/>: <c>0-49</c>, <c>50-199</c>, <c>200-999</c>, <c>1000+</c>.</summary>
+    public static string Label(int bucket)
+    {
+        int min = bucket == 0 ? 0 : Edges[bucket - 1];
+        return bucket < Edges.Count ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{min}-{Edges[bucket] - 1}") : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{min}+");
+    }
+
+    /// <summary>The metrics of every bucket, in order (empty buckets included, with NaN metrics and 0 samples).</summary>
+    public static IReadOnlyList<BucketMetrics> Evaluate(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> labels, ReadOnlySpan<int> users, ReadOnlySpan<int> earlierEvents)
+    {
+        if (earlierEvents.Length != probabilities.Length)
+        {
+            throw new ArgumentException($"{earlierEvents.Length} history lengths for {probabilities.Length} samples");
+        }
+
+        var groups = new List<int>[Edges.Count + 1];
+        for (int b = 0; b < groups.Length; b++)
+        {
+            groups[b] = [];
+        }
+
+        for (int i = 0; i < earlierEvents.Length; i++)
+        {
+            groups[Of(earlierEvents[i])].Add(i);
+        }
+
+        var result = new BucketMetrics[groups.Length];
+        for (int b = 0; b < groups.Length; b++)
+        {
+            List<int> g = groups[b];
+            float[] p = new float[g.Count], y = new float[g.Count];
+            int[] u = new int[g.Count];
+            for (int k = 0; k < g.Count; k++)
+            {
+                (p[k], y[k], u[k]) = (probabilities[g[k]], labels[g[k]], users[g[k]]);
+            }
+
+            SplitMetrics m = g.Count == 0 ? new SplitMetrics(double.NaN, double.NaN, double.NaN, 0) : SplitMetrics.Of(p, y, u);
+            result[b] = new BucketMetrics(Label(b), b == 0 ? 0 : Edges[b - 1], b < Edges.Count ? Edges[b] : null, m);
+        }
+
+        return result;
+    }
 }
 
 /// <summary>The CTR metrics of the protocol (section 8).</summary>
