@@ -7,7 +7,8 @@ namespace Liber.Interests.Template;
 /// <param name="Name">Genre, decade or tag.</param>
 /// <param name="Fraction">Fraction of the range's events, 0-1.</param>
 /// <param name="MeanRating">Mean rating of those events.</param>
-public readonly record struct Share(string Name, double Fraction, double MeanRating);
+/// <param name="Liked">Fraction of those events rated at or above the label threshold.</param>
+public readonly record struct Share(string Name, double Fraction, double MeanRating, double Liked = 0);
 
 /// <summary>An item of a range with the user's rating.</summary>
 /// <param name="Title">Item title.</param>
@@ -77,9 +78,9 @@ public sealed record RangeStats
         float dislikeAt = threshold - (ds.Scale.Max - ds.Scale.Min) / 2f;
         int row0 = streams.Offsets[user];
         int n = end - start + 1;
-        var cats = new Dictionary<string, (int Count, double Sum)>(StringComparer.OrdinalIgnoreCase);
-        var decades = new Dictionary<string, (int Count, double Sum)>(StringComparer.Ordinal);
-        var tags = new Dictionary<string, (int Count, double Sum)>(StringComparer.OrdinalIgnoreCase);
+        var cats = new Dictionary<string, (int Count, double Sum, int Liked)>(StringComparer.OrdinalIgnoreCase);
+        var decades = new Dictionary<string, (int Count, double Sum, int Liked)>(StringComparer.Ordinal);
+        var tags = new Dictionary<string, (int Count, double Sum, int Liked)>(StringComparer.OrdinalIgnoreCase);
         var rated = new List<(RatedItem Item, int Index)>(n);
         double sum = 0;
         int liked = 0;
@@ -91,17 +92,17 @@ public sealed record RangeStats
             liked += r >= threshold ? 1 : 0;
             foreach (string c in item.Categories.Distinct(StringComparer.OrdinalIgnoreCase))
             {
-                Add(cats, c, r);
+                Add(cats, c, r, threshold);
             }
 
             if (item.Year is int y)
             {
-                Add(decades, $"{y / 10 * 10}s", r);
+                Add(decades, $"{y / 10 * 10}s", r, threshold);
             }
 
             foreach (string t in item.Tags.Distinct(StringComparer.OrdinalIgnoreCase))
             {
-                Add(tags, t, r);
+                Add(tags, t, r, threshold);
             }
 
             rated.Add((new RatedItem(item.Title, item.Year, r), i));
@@ -124,13 +125,13 @@ public sealed record RangeStats
         };
     }
 
-    private static void Add(Dictionary<string, (int Count, double Sum)> map, string key, float rating)
+    private static void Add(Dictionary<string, (int Count, double Sum, int Liked)> map, string key, float rating, float threshold)
     {
         map.TryGetValue(key, out var v);
-        map[key] = (v.Count + 1, v.Sum + rating);
+        map[key] = (v.Count + 1, v.Sum + rating, v.Liked + (rating >= threshold ? 1 : 0));
     }
 
-    private static Share[] Ranked(Dictionary<string, (int Count, double Sum)> map, int n) =>
-        map.Select(kv => new Share(kv.Key, (double)kv.Value.Count / n, kv.Value.Sum / kv.Value.Count))
+    private static Share[] Ranked(Dictionary<string, (int Count, double Sum, int Liked)> map, int n) =>
+        map.Select(kv => new Share(kv.Key, (double)kv.Value.Count / n, kv.Value.Sum / kv.Value.Count, (double)kv.Value.Liked / kv.Value.Count))
            .OrderByDescending(s => s.Fraction).ThenBy(s => s.Name, StringComparer.Ordinal).ToArray();
 }

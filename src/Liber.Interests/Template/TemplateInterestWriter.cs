@@ -13,11 +13,20 @@ namespace Liber.Interests.Template;
 /// </summary>
 public sealed class TemplateInterestWriter
 {
-    /// <summary>Version of the writer's wording (recorded like a prompt template version).</summary>
+    /// <summary>Version of the writer's first wording, the default (recorded like a prompt template version).</summary>
     public const string Version = "template-v1";
 
-    /// <summary>The label every text starts with.</summary>
+    /// <summary>The label every v1 text starts with.</summary>
     public const string Label = "[template-v1 writer, no LLM]";
+
+    /// <summary>Version of the wording written for an encoder (words, per-category sentiment, titles; see <see cref="TemplateWordingV2"/>).</summary>
+    public const string VersionV2 = TemplateWordingV2.Version;
+
+    /// <summary>The label every v2 text starts with.</summary>
+    public const string LabelV2 = TemplateWordingV2.Label;
+
+    /// <summary>The writer versions, oldest first.</summary>
+    public static IReadOnlyList<string> Versions { get; } = [Version, VersionV2];
 
     /// <summary>Share difference (in share units) for a category to count as rising or falling.</summary>
     public const double ShiftThreshold = 0.10;
@@ -27,10 +36,16 @@ public sealed class TemplateInterestWriter
     private readonly string _itemWord;
     private readonly string _scaleMax;
 
-    /// <summary>Creates a writer over a data set's streams, worded for a prompt domain (movies, music, generic).</summary>
-    public TemplateInterestWriter(UserStreams streams, string domain = "movies")
+    /// <summary>Creates a writer over a data set's streams, worded for a prompt domain (movies, music, generic), in wording <paramref name="version"/> (<see cref="Versions"/>).</summary>
+    public TemplateInterestWriter(UserStreams streams, string domain = "movies", string version = Version)
     {
+        if (!Versions.Contains(version))
+        {
+            throw new ArgumentException($"template writer version '{version}' is not one of {string.Join(", ", Versions)}");
+        }
+
         _streams = streams;
+        WriterVersion = version;
         (_categoryWord, _itemWord) = domain switch
         {
             "movies" => ("genres", "movies"),
@@ -39,6 +54,9 @@ public sealed class TemplateInterestWriter
         };
         _scaleMax = streams.Dataset.Scale.Max.ToString("0.#", CultureInfo.InvariantCulture);
     }
+
+    /// <summary>The wording version of this writer.</summary>
+    public string WriterVersion { get; }
 
     /// <summary>The summary of any event range [start, end] (inclusive) of a user: a partition, or a whole history before a cut-off.</summary>
     public string Summarize(int user, int start, int end) => Summarize(RangeStats.Of(_streams, user, start, end));
@@ -50,6 +68,12 @@ public sealed class TemplateInterestWriter
     /// <summary>The summary of precomputed statistics.</summary>
     public string Summarize(RangeStats s)
     {
+        ArgumentNullException.ThrowIfNull(s);
+        if (WriterVersion == VersionV2)
+        {
+            return TemplateWordingV2.Summary(s, _categoryWord, _itemWord);
+        }
+
         var sb = new StringBuilder(Label).Append(' ');
         sb.Append(CultureInfo.InvariantCulture, $"Interest summary of {s.Count} {_itemWord}, {PromptRenderer.FormatSpan(s.StartTime, s.EndTime)}, {s.EventsPerDay:0.#} per day. ");
         var dominant = s.Categories.Take(3).Where((c, i) => i == 0 || c.Fraction >= 0.1).ToList();
@@ -97,6 +121,13 @@ public sealed class TemplateInterestWriter
     /// <summary>The shift between two precomputed statistics.</summary>
     public string Shift(RangeStats previous, RangeStats current)
     {
+        ArgumentNullException.ThrowIfNull(previous);
+        ArgumentNullException.ThrowIfNull(current);
+        if (WriterVersion == VersionV2)
+        {
+            return TemplateWordingV2.Shift(previous, current, _categoryWord, ShiftThreshold);
+        }
+
         var names = previous.Categories.Select(c => c.Name).Union(current.Categories.Select(c => c.Name), StringComparer.OrdinalIgnoreCase).ToList();
         var deltas = names.Select(n => (Name: n, Before: previous.ShareOf(n), After: current.ShareOf(n)))
                           .Select(d => (d.Name, d.Before, d.After, Delta: d.After - d.Before)).ToList();
