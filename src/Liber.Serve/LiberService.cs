@@ -16,13 +16,17 @@ namespace Liber.Serve;
 /// <summary>Builds the <c>liber serve</c> web application (Kestrel, minimal APIs) from <see cref="ServeOptions"/>.</summary>
 public static class LiberService
 {
-    /// <summary>The environment variable holding the API key of the write endpoints.</summary>
+    /// <summary>The environment variable holding the API key that grants every <c>/v1</c> route.</summary>
     public const string ApiKeyVariable = "LIBER_API_KEY";
+
+    /// <summary>The environment variable holding an optional read-only key (interests, rank, metrics).</summary>
+    public const string ReadApiKeyVariable = "LIBER_READ_API_KEY";
 
     /// <summary>
     /// Builds the application: opens the store (seeding the catalog), loads the checkpoint's model through
     /// <paramref name="loadModel"/> when one is given, maps the endpoints and registers the nearline worker. The key
-    /// comes from <see cref="ServeOptions.ApiKey"/> or <c>LIBER_API_KEY</c>; without one the service refuses to start
+    /// comes from <see cref="ServeOptions.ApiKey"/> or <c>LIBER_API_KEY</c> (the read-only key from
+    /// <see cref="ServeOptions.ReadApiKey"/> or <c>LIBER_READ_API_KEY</c>); without a key the service refuses to start
     /// unless <see cref="ServeOptions.InsecureNoAuth"/> is set. The caller runs (or starts) and disposes the application.
     /// </summary>
     public static WebApplication Build(ServeOptions options, Func<string, IRankModel>? loadModel = null, Action<ILoggingBuilder>? logging = null)
@@ -31,10 +35,11 @@ public static class LiberService
         string? key = options.ApiKey ?? Environment.GetEnvironmentVariable(ApiKeyVariable);
         if (!options.InsecureNoAuth && string.IsNullOrEmpty(key))
         {
-            throw new ArgumentException($"no API key: set {ApiKeyVariable} in the environment (write endpoints compare it with the X-Api-Key header), or pass --insecure-no-auth for a local experiment");
+            throw new ArgumentException($"no API key: set {ApiKeyVariable} in the environment (every /v1 route compares it with the X-Api-Key header), or pass --insecure-no-auth for a local experiment");
         }
 
-        options = options with { ApiKey = options.InsecureNoAuth ? null : key };
+        string? readKey = options.ReadApiKey ?? Environment.GetEnvironmentVariable(ReadApiKeyVariable);
+        options = options with { ApiKey = options.InsecureNoAuth ? null : key, ReadApiKey = options.InsecureNoAuth || string.IsNullOrEmpty(readKey) ? null : readKey };
         options.Validate();
 
         // Production environment: no developer exception page, whatever ASPNETCORE_ENVIRONMENT says.
@@ -61,9 +66,12 @@ public static class LiberService
         {
             j.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             j.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never;
+            // Bodies are parsed by hand and take JSON numbers only; strict handling makes the OpenAPI schema say so too
+            // (the web default would document int64 fields as "integer or numeric string").
+            j.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
         });
         builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(o => OpenApiDocs.Configure(o, options));
         var state = new ServeState(options, loadModel);
         try
         {

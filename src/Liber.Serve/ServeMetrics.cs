@@ -14,7 +14,8 @@ public sealed class ServeMetrics
         MetricFactory f = Metrics.WithCustomRegistry(Registry);
         EventsApplied = f.CreateCounter("liber_events_applied_total", "Events applied to the UBSP store.");
         EventsDuplicate = f.CreateCounter("liber_events_duplicate_total", "Events already applied (same event id): no-ops.");
-        EventsRejected = f.CreateCounter("liber_events_rejected_total", "Events rejected by the store (late, conflicting id).");
+        EventsConflict = f.CreateCounter("liber_events_conflict_total", "Events whose id was already applied with other content: not applied.");
+        EventsRejected = f.CreateCounter("liber_events_rejected_total", "Events rejected by the store (late events).");
         PartitionsClosed = f.CreateCounter("liber_partitions_closed_total", "Long-term partitions closed.");
         LlmCalls = f.CreateCounter("liber_llm_calls_total", "UIL backend calls (retries included; cache hits excluded).");
         LlmCacheHits = f.CreateCounter("liber_llm_cache_hits_total", "UIL answers served from the response cache.");
@@ -35,6 +36,9 @@ public sealed class ServeMetrics
 
     /// <summary>Duplicate events.</summary>
     public Counter EventsDuplicate { get; }
+
+    /// <summary>Events whose id was already applied with other content.</summary>
+    public Counter EventsConflict { get; }
 
     /// <summary>Rejected events.</summary>
     public Counter EventsRejected { get; }

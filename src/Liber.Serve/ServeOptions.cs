@@ -38,11 +38,20 @@ public sealed record ServeOptions
     /// <summary>Listening URLs, e.g. http://127.0.0.1:5080 (port 0 picks a free port).</summary>
     public string Urls { get; init; } = "http://127.0.0.1:5080";
 
-    /// <summary>Serve write endpoints without an API key (local experiments only).</summary>
+    /// <summary>Serve every endpoint without an API key (local experiments only).</summary>
     public bool InsecureNoAuth { get; init; }
 
-    /// <summary>The API key; null reads <c>LIBER_API_KEY</c> from the environment.</summary>
+    /// <summary>The API key granting every <c>/v1</c> route; null reads <c>LIBER_API_KEY</c> from the environment.</summary>
     public string? ApiKey { get; init; }
+
+    /// <summary>An optional key granting the read routes only (interests, rank, metrics); null reads <c>LIBER_READ_API_KEY</c> from the environment.</summary>
+    public string? ReadApiKey { get; init; }
+
+    /// <summary>Serve <c>/metrics</c> without a key (for a scraper that cannot send <c>X-Api-Key</c>); by default it needs the read or full key.</summary>
+    public bool MetricsNoAuth { get; init; }
+
+    /// <summary>The rating scale events must be on (<c>--rating-scale MIN:MAX[:STEP]</c>); null: the seed's, else whole stars 1-5.</summary>
+    public RatingScale? RatingScale { get; init; }
 
     /// <summary>Events per <c>/v1/events</c> request at most.</summary>
     public int MaxBatchEvents { get; init; } = 10_000;
@@ -62,8 +71,8 @@ public sealed record ServeOptions
     /// <summary>Nearline worker options.</summary>
     public NearlineOptions Nearline { get; init; } = new();
 
-    /// <summary>The rating scale interest prompts use: the seed's, else five stars.</summary>
-    public RatingScale Scale => Seed?.Scale ?? RatingScale.FiveStars;
+    /// <summary>The rating scale in force: events off it are refused, and interest prompts use it. <see cref="RatingScale"/> if set, else the seed's, else whole stars 1-5.</summary>
+    public RatingScale Scale => RatingScale ?? Seed?.Scale ?? Liber.Core.Data.RatingScale.FiveStars;
 
     /// <summary>The LLM cache path in use.</summary>
     public string LlmCachePath => LlmCache ?? StorePath + ".llm-cache.db";
@@ -78,6 +87,11 @@ public sealed record ServeOptions
         if (MaxBatchEvents < 1 || MaxBatchItems < 1 || MaxCandidates < 1 || MaxBodyBytes < 1024)
         {
             throw new ArgumentException($"limits must be positive (events {MaxBatchEvents}, items {MaxBatchItems}, candidates {MaxCandidates}) and the body limit at least 1024 bytes (got {MaxBodyBytes})");
+        }
+
+        if (RatingScale is { } s && !(s.Min < s.Max && float.IsFinite(s.Min) && float.IsFinite(s.Max) && s.Step is null or > 0))
+        {
+            throw new ArgumentException($"--rating-scale: need MIN < MAX and a positive step (got {s.Min}:{s.Max}:{s.Step})");
         }
 
         Nearline.Validate();

@@ -48,7 +48,7 @@ public sealed class NearlineFailureTests
         JsonElement[] parts = [];
         for (int i = 0; i < 600; i++)
         {
-            parts = [.. (await ServiceHost.ReadAsync(await host.Client.GetAsync("/v1/users/erin/interests"))).GetProperty("partitions").EnumerateArray()];
+            parts = [.. (await ServiceHost.ReadAsync(await host.GetAsync("/v1/users/erin/interests"))).GetProperty("partitions").EnumerateArray()];
             if (parts[0].GetProperty("status").GetString() == "failed")
             {
                 break;
@@ -65,7 +65,7 @@ public sealed class NearlineFailureTests
         Assert.Equal(1, host.State.Store.PendingJobs());
         Assert.True(chat.Calls >= 6, $"{chat.Calls} calls: 3 attempts of 2 tries each expected");
 
-        string metrics = await host.Client.GetStringAsync("/metrics");
+        string metrics = await (await host.GetAsync("/metrics")).Content.ReadAsStringAsync();
         Assert.Contains("liber_interest_job_failures_total 3", metrics, StringComparison.Ordinal);
         Assert.Contains("liber_interest_jobs_done_total 0", metrics, StringComparison.Ordinal);
 

@@ -106,7 +106,7 @@ public sealed class OfflineEquivalenceTests(ITestOutputHelper output) : IDisposa
             IReadOnlyList<InterestJob> jobs = host.State.Store.Jobs(dense);
             Partition[] expected = set.Of(u).ToArray();
             Assert.Equal(expected.Length, jobs.Count);
-            JsonElement api = await ServiceHost.ReadAsync(await host.Client.GetAsync($"/v1/users/{data.Users.External(u)}/interests"));
+            JsonElement api = await ServiceHost.ReadAsync(await host.GetAsync($"/v1/users/{Uri.EscapeDataString(data.Users.External(u))}/interests"));
             JsonElement[] parts = [.. api.GetProperty("partitions").EnumerateArray()];
             for (int k = 0; k < jobs.Count; k++)
             {
@@ -129,7 +129,7 @@ public sealed class OfflineEquivalenceTests(ITestOutputHelper output) : IDisposa
         }
 
         output.WriteLine($"{compared} partitions equal to the offline chain");
-        string metrics = await host.Client.GetStringAsync("/metrics");
+        string metrics = await (await host.GetAsync("/metrics")).Content.ReadAsStringAsync();
         Assert.Contains("liber_interest_queue_depth 0", metrics, StringComparison.Ordinal);
         Assert.Contains($"liber_interest_jobs_done_total {compared}", metrics, StringComparison.Ordinal);
     }
@@ -180,7 +180,7 @@ public sealed class OfflineEquivalenceTests(ITestOutputHelper output) : IDisposa
         await host.WaitForJobsAsync();
         string target = data.Items.External(samples.Streams.Items[row]);
         string[] candidates = [data.Items.External(0), "never-seen", target];
-        HttpResponseMessage r = await host.PostAsync("/v1/rank", new { user = data.Users.External(user), candidates }, key: null);
+        HttpResponseMessage r = await host.PostAsync("/v1/rank", new { user = data.Users.External(user), candidates });
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         JsonElement j = await ServiceHost.ReadAsync(r);
         Assert.Equal("din+liber(attention)", j.GetProperty("model").GetString());
@@ -194,10 +194,10 @@ public sealed class OfflineEquivalenceTests(ITestOutputHelper output) : IDisposa
         Assert.True(Math.Abs(offline[pick] - online) <= 1e-5, $"offline {offline[pick]}, online {online}");
 
         // Validation of rank bodies.
-        HttpResponseMessage bad = await host.PostAsync("/v1/rank", """{"user":"u","candidates":["a",""]}""", key: null);
+        HttpResponseMessage bad = await host.PostAsync("/v1/rank", """{"user":"u","candidates":["a",""]}""");
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.True((await ServiceHost.ReadAsync(bad)).GetProperty("errors").TryGetProperty("candidates[1]", out _));
-        HttpResponseMessage many = await host.PostAsync("/v1/rank", new { user = "u", candidates = Enumerable.Range(0, 1001).Select(i => $"i{i}").ToArray() }, key: null);
+        HttpResponseMessage many = await host.PostAsync("/v1/rank", new { user = "u", candidates = Enumerable.Range(0, 1001).Select(i => $"i{i}").ToArray() });
         Assert.Equal(HttpStatusCode.BadRequest, many.StatusCode);
         Assert.True((await ServiceHost.ReadAsync(many)).GetProperty("errors").TryGetProperty("candidates", out _));
     }

@@ -16,6 +16,8 @@ internal sealed class ServiceHost : IAsyncDisposable
 {
     public const string Key = "test-key-0123456789";
 
+    private bool _stopped;
+
     private ServiceHost(WebApplication app, string dir, Uri address)
     {
         App = app;
@@ -62,6 +64,30 @@ internal sealed class ServiceHost : IAsyncDisposable
         return Client.SendAsync(request);
     }
 
+    public Task<HttpResponseMessage> GetAsync(string path, string? key = Key)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (key is not null)
+        {
+            request.Headers.Add("X-Api-Key", key);
+        }
+
+        return Client.SendAsync(request);
+    }
+
+    public Task<HttpResponseMessage> PostBytesAsync(string path, byte[] body, string? key = Key)
+    {
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+        if (key is not null)
+        {
+            request.Headers.Add("X-Api-Key", key);
+        }
+
+        return Client.SendAsync(request);
+    }
+
     public Task<HttpResponseMessage> PostAsync(string path, object body, string? key = Key) =>
         PostAsync(path, JsonSerializer.Serialize(body, Json), key);
 
@@ -81,11 +107,23 @@ internal sealed class ServiceHost : IAsyncDisposable
         Assert.Equal(0, State.Store.PendingJobs());
     }
 
+    /// <summary>Stops the service and releases the store, keeping the folder (to reopen the store); idempotent.</summary>
+    public async Task StopAsync()
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        await App.StopAsync();
-        await App.DisposeAsync();
+        await StopAsync();
         try
         {
             Directory.Delete(Dir, recursive: true);

@@ -16,7 +16,7 @@ public static class ServeCommand
     /// <summary>Creates the <c>serve</c> command.</summary>
     public static Command Create(CommandIo io)
     {
-        var cmd = new Command("serve", "run the online LIBER service: POST /v1/events, /v1/items, /v1/rank; GET /v1/users/{id}/interests, /healthz, /metrics, /openapi/v1.json. Write endpoints need X-Api-Key = $LIBER_API_KEY");
+        var cmd = new Command("serve", "run the online LIBER service: POST /v1/events, /v1/items, /v1/rank; GET /v1/users/{id}/interests, /healthz, /metrics, /openapi/v1.json. Every /v1 route needs X-Api-Key = $LIBER_API_KEY ($LIBER_READ_API_KEY: reads only)");
         var store = new Option<string>("--store") { Description = "SQLite UBSP store file (created when missing; its policy is fixed for life)", Required = true };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "checkpoint folder (liber train --checkpoint) for /v1/rank; without it /v1/rank answers 503" };
         var urls = new Option<string>("--urls") { Description = "listening URLs (port 0 picks a free port; the address is printed)", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
@@ -27,13 +27,15 @@ public static class ServeCommand
         var maxBody = new Option<long>("--max-body-bytes") { Description = "request body bytes at most", DefaultValueFactory = _ => 8L * 1024 * 1024 };
         var maxAttempts = new Option<int>("--job-attempts") { Description = "attempts of a partition's interest job before it is marked failed", DefaultValueFactory = _ => 5 };
         var noNearline = new Option<bool>("--no-nearline") { Description = "do not run the nearline worker in this process: partitions stay pending (ingest-only benchmarks)" };
+        var ratingScale = new Option<string?>("--rating-scale") { Description = "rating scale events must be on, MIN:MAX[:STEP] (e.g. 1:5:1, 0.5:5:0.5, 0:10); default: the --dataset seed's, else 1:5:1" };
+        var metricsNoAuth = new Option<bool>("--metrics-no-auth") { Description = "serve /metrics without a key (for a scraper that cannot send X-Api-Key); by default it needs LIBER_API_KEY or LIBER_READ_API_KEY" };
         durability.AcceptOnlyFromAmong("full", "normal");
         lateEvents.AcceptOnlyFromAmong("reject", "insert");
         var ds = new DatasetOptions();
         ds.AddTo(cmd);
         var chain = new LiberChainOptions();
         chain.AddTo(cmd);
-        foreach (Option o in new Option[] { store, checkpoint, urls, insecure, durability, lateEvents, maxBatch, maxBody, maxAttempts, noNearline })
+        foreach (Option o in new Option[] { store, checkpoint, urls, insecure, durability, lateEvents, maxBatch, maxBody, maxAttempts, noNearline, ratingScale, metricsNoAuth })
         {
             cmd.Options.Add(o);
         }
@@ -60,6 +62,8 @@ public static class ServeCommand
                 EmbeddingCache = r.GetValue(chain.EmbeddingCache),
                 Urls = r.GetValue(urls)!,
                 InsecureNoAuth = r.GetValue(insecure),
+                RatingScale = r.GetValue(ratingScale) is string scaleText ? EventRules.ParseScale(scaleText) : null,
+                MetricsNoAuth = r.GetValue(metricsNoAuth),
                 MaxBatchEvents = r.GetValue(maxBatch),
                 MaxBodyBytes = r.GetValue(maxBody),
                 Seed = seed,

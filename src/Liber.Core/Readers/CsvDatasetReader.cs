@@ -154,10 +154,10 @@ public sealed class CsvDatasetReader : IDatasetReader
         CsvItemsMapping? items = mapping.Items ?? (File.Exists(Path.Combine(dir, "items.csv")) ? new CsvItemsMapping() : null);
         if (items is not null)
         {
-            ReadItems(b, Path.Combine(dir, items.File), items);
+            ReadItems(b, Path.Combine(dir, items.File), items, mappingPath);
         }
 
-        ReadEvents(b, Path.Combine(dir, mapping.Events.File), mapping.Events, items?.File);
+        ReadEvents(b, Path.Combine(dir, mapping.Events.File), mapping.Events, items?.File, mappingPath);
         return b.Build();
     }
 
@@ -172,38 +172,43 @@ public sealed class CsvDatasetReader : IDatasetReader
         }
     }
 
-    private static int Col(string[] header, string? name, bool hasHeader, string path)
+    /// <summary>The index of the column the mapping key <paramref name="key"/> names; errors point to that key in the mapping file.</summary>
+    private static int Col(string[] header, string? name, string key, bool hasHeader, string path, string mappingPath)
     {
         if (name is null)
         {
             return -1;
         }
 
+        string where = File.Exists(mappingPath) ? mappingPath : $"{mappingPath} (create it)";
         if (hasHeader)
         {
-            return CsvRows.Column(header, name, path);
+            int c = Array.FindIndex(header, h => string.Equals(h.Trim(), name, StringComparison.OrdinalIgnoreCase));
+            return c >= 0 ? c : throw new DataFormatException(path, 1,
+                $"no column '{name}' in the header (columns: {string.Join(", ", header)}); set \"{key}\" in {where} to the column that holds it");
         }
 
         return int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out int i)
             ? i
-            : throw new DataFormatException(path, 0, $"the file has no header, so column '{name}' must be a 0-based index");
+            : throw new DataFormatException(path, 0, $"the file has no header, so column '{name}' must be a 0-based index: set \"{key}\" in {where} to a number");
     }
 
-    private static void ReadItems(DatasetBuilder b, string path, CsvItemsMapping m)
+    private static void ReadItems(DatasetBuilder b, string path, CsvItemsMapping m, string mappingPath)
     {
         int id = -1, title = -1, year = -1, cats = -1, tags = -1, text = -1;
-        bool resolved = false;
-        string[] header = [];
+        // Columns are resolved from the header as soon as it is read (a header-only file still gets its column errors),
+        // or up front when the mapping names columns by index.
+        void Resolve(string[] header) =>
+            (id, title, year, cats, tags, text) = (Col(header, m.Id, "items.id", m.Header, path, mappingPath), Col(header, m.Title, "items.title", m.Header, path, mappingPath),
+                Col(header, m.Year, "items.year", m.Header, path, mappingPath), Col(header, m.Categories, "items.categories", m.Header, path, mappingPath),
+                Col(header, m.Tags, "items.tags", m.Header, path, mappingPath), Col(header, m.Text, "items.text", m.Header, path, mappingPath));
+        if (!m.Header)
+        {
+            Resolve([]);
+        }
+
         CsvRows.ForEach(path, m.Delimiter, m.Header, b.Bad, r =>
         {
-            if (!resolved)
-            {
-                (id, title, year, cats, tags, text) = (Col(header, m.Id, m.Header, path), Col(header, m.Title, m.Header, path),
-                    Col(header, m.Year, m.Header, path), Col(header, m.Categories, m.Header, path),
-                    Col(header, m.Tags, m.Header, path), Col(header, m.Text, m.Header, path));
-                resolved = true;
-            }
-
             int need = new[] { id, title, year, cats, tags, text }.Max() + 1;
             if (r.Fields.Length < need)
             {
@@ -238,25 +243,26 @@ public sealed class CsvDatasetReader : IDatasetReader
             {
                 b.Bad.Bad("duplicate item id", path, r.Line, r.Raw, $"item {ext} appears twice");
             }
-        }, headerSink: h => header = h);
+        }, headerSink: Resolve);
         b.MarkCatalogRead();
     }
 
-    private static void ReadEvents(DatasetBuilder b, string path, CsvEventsMapping m, string? itemsFile)
+    private static void ReadEvents(DatasetBuilder b, string path, CsvEventsMapping m, string? itemsFile, string mappingPath)
     {
         int user = -1, item = -1, ts = -1, rating = -1;
-        bool resolved = false;
-        string[] header = [];
+        long rows = 0;
+        void Resolve(string[] header) =>
+            (user, item, ts, rating) = (Col(header, m.User, "events.user", m.Header, path, mappingPath), Col(header, m.Item, "events.item", m.Header, path, mappingPath),
+                Col(header, m.Timestamp, "events.timestamp", m.Header, path, mappingPath), Col(header, m.Rating, "events.rating", m.Header, path, mappingPath));
+        if (!m.Header)
+        {
+            Resolve([]);
+        }
+
         var parseTime = TimestampParser(m.TimestampFormat);
         CsvRows.ForEach(path, m.Delimiter, m.Header, b.Bad, r =>
         {
-            if (!resolved)
-            {
-                (user, item, ts, rating) = (Col(header, m.User, m.Header, path), Col(header, m.Item, m.Header, path),
-                    Col(header, m.Timestamp, m.Header, path), Col(header, m.Rating, m.Header, path));
-                resolved = true;
-            }
-
+            rows++;
             int need = Math.Max(Math.Max(user, item), Math.Max(ts, rating)) + 1;
             if (r.Fields.Length < need)
             {
@@ -278,22 +284,23 @@ public sealed class CsvDatasetReader : IDatasetReader
                 return;
             }
 
-            if (!float.IsFinite(value) || !b.Scale.Contains(value))
+            if (rating >= 0 && EventRules.RatingProblem(value, b.Scale, $"set rating_min/rating_max in {MappingFileName}") is string badRating)
             {
-                b.Bad.Bad("rating outside the scale", path, r.Line, r.Raw, $"rating {r.Fields[rating]} not in [{b.Scale.Min}, {b.Scale.Max}]; set rating_min/rating_max in {MappingFileName}");
+                b.Bad.Bad("rating outside the scale", path, r.Line, r.Raw, badRating);
                 return;
             }
 
             if (!parseTime(r.Fields[ts].Trim(), out long seconds))
             {
-                b.Bad.Bad("timestamp not readable", path, r.Line, r.Raw, $"\"{r.Fields[ts]}\" is not {m.TimestampFormat}");
+                b.Bad.Bad("timestamp not readable", path, r.Line, r.Raw,
+                    $"\"{r.Fields[ts]}\" is not {m.TimestampFormat}; set events.timestamp_format in {MappingFileName} (unix, unix_ms, iso8601 or a .NET date format such as yyyy-MM-dd HH:mm:ss)");
                 return;
             }
 
-            if (seconds < Fields.MinTimestamp || seconds >= Fields.MaxTimestamp)
+            string? msFix = m.TimestampFormat == "unix" ? $"set events.timestamp_format to unix_ms in {MappingFileName}" : null;
+            if (EventRules.TimestampProblem(seconds, msFix) is string badTime)
             {
-                string hint = m.TimestampFormat == "unix" && seconds >= Fields.MaxTimestamp ? "; milliseconds? set timestamp_format to unix_ms" : "";
-                b.Bad.Bad("timestamp out of range", path, r.Line, r.Raw, $"{r.Fields[ts]} is not between 1970 and 2100{hint}");
+                b.Bad.Bad("timestamp out of range", path, r.Line, r.Raw, badTime);
                 return;
             }
 
@@ -312,7 +319,8 @@ public sealed class CsvDatasetReader : IDatasetReader
             }
 
             b.Events.Add(b.Users.GetOrAdd(u.AsSpan()), itemId, seconds, value);
-        }, headerSink: h => header = h);
+        }, headerSink: Resolve);
+        b.RequireEvents(path, rows, m.Header);
     }
 
     private delegate bool TimeParser(string text, out long seconds);

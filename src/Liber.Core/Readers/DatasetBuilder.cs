@@ -93,6 +93,23 @@ public sealed class DatasetBuilder
         return id;
     }
 
+    /// <summary>
+    /// Throws a <see cref="DataFormatException"/> when the events file <paramref name="path"/> gave no events (<paramref name="rows"/>
+    /// data rows were read; <paramref name="header"/>: the file has a header line): a header-only file, or one whose every row was skipped as bad, is a user error, not an empty data set.
+    /// </summary>
+    public void RequireEvents(string path, long rows, bool header)
+    {
+        if (Events.Count > 0)
+        {
+            return;
+        }
+
+        string name = System.IO.Path.GetFileName(path);
+        throw new DataFormatException(path, 0, rows == 0
+            ? $"{name} has no events ({(header ? "no line after the header" : "no event line")}): add one event per line"
+            : $"{name} has no events: all {rows} rows were skipped as bad ({string.Join(", ", Report.SkippedByReason.Select(r => $"{r.Value} {r.Key}"))}); fix the rows (first examples: {string.Join("; ", Report.Examples.Values.Take(3))})");
+    }
+
     /// <summary>Sets a user's profile.</summary>
     public void SetProfile(UserProfile profile)
     {

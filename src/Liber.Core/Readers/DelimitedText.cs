@@ -21,7 +21,7 @@ public static class DelimitedText
         }
     }
 
-    /// <summary>Throws a <see cref="DataFormatException"/> naming the line of the first invalid UTF-8 byte, if any.</summary>
+    /// <summary>Throws a <see cref="DataFormatException"/> for a UTF-16/UTF-32 file, or naming the line of the first invalid UTF-8 byte, if any.</summary>
     public static void RequireUtf8(string path)
     {
         if (!File.Exists(path))
@@ -30,6 +30,11 @@ public static class DelimitedText
         }
 
         byte[] bytes = File.ReadAllBytes(path);
+        if (Fields.WideEncodingProblem(bytes) is string wide)
+        {
+            throw new DataFormatException(path, 1, wide);
+        }
+
         if (System.Text.Unicode.Utf8.IsValid(bytes))
         {
             return;

@@ -20,11 +20,11 @@ public static class Fields
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    /// <summary>Earliest accepted timestamp (1970-01-01) in unix seconds.</summary>
-    public const long MinTimestamp = 0;
+    /// <summary>Earliest accepted timestamp (1970-01-01) in unix seconds (<see cref="EventRules.MinTimestamp"/>).</summary>
+    public const long MinTimestamp = EventRules.MinTimestamp;
 
-    /// <summary>Latest accepted timestamp (exclusive, 2100-01-01) in unix seconds.</summary>
-    public const long MaxTimestamp = 4_102_444_800;
+    /// <summary>Latest accepted timestamp (exclusive, 2100-01-01) in unix seconds (<see cref="EventRules.MaxTimestamp"/>).</summary>
+    public const long MaxTimestamp = EventRules.MaxTimestamp;
 
     /// <summary>Splits <paramref name="line"/> on <paramref name="separator"/> into at most <paramref name="fields"/>.Length ranges; returns the number of fields found (which may exceed the room).</summary>
     public static int Split(ReadOnlySpan<byte> line, ReadOnlySpan<byte> separator, Span<Range> fields)
@@ -100,6 +100,31 @@ public static class Fields
 
         bool ascii = System.Text.Ascii.IsValid(bytes);
         return !ascii && Utf8.IsValid(bytes) ? FileEncoding.Utf8 : FileEncoding.Latin1;
+    }
+
+    /// <summary>
+    /// Null when the start of a file may be UTF-8 text, else why it is not: a UTF-16 or UTF-32 byte-order mark, or many NUL
+    /// bytes (UTF-16 without a mark, or a binary file). NUL is valid UTF-8, so without this a UTF-16 file would pass the UTF-8
+    /// check and fail later as a missing column or be called "Latin-1?".
+    /// </summary>
+    public static string? WideEncodingProblem(ReadOnlySpan<byte> head)
+    {
+        if (head.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE, 0x00, 0x00]) || head.StartsWith((ReadOnlySpan<byte>)[0x00, 0x00, 0xFE, 0xFF]))
+        {
+            return "file is UTF-32 (it starts with a UTF-32 byte-order mark): save it as UTF-8";
+        }
+
+        if (head.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) || head.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]))
+        {
+            return "file is UTF-16 (it starts with a UTF-16 byte-order mark): save it as UTF-8";
+        }
+
+        ReadOnlySpan<byte> sample = head[..Math.Min(head.Length, 4096)];
+        int nul = sample.Count((byte)0);
+        bool startsWithNul = sample.Length >= 2 && (sample[0] == 0 || sample[1] == 0);
+        return nul > 0 && (startsWithNul || nul * 4 >= sample.Length)
+            ? $"file is UTF-16 without a byte-order mark, or binary ({nul} of its first {sample.Length} bytes are NUL): save it as UTF-8"
+            : null;
     }
 
     /// <summary>Parses a title of the MovieLens form "Name (1995)" into its name and year.</summary>

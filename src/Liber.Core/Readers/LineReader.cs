@@ -6,7 +6,7 @@ namespace Liber.Core.Readers;
 /// <summary>
 /// Streams the lines of a file as byte spans without allocating per line. Hand-written because the
 /// event files are the hot path of every load (1M+ lines): a TextReader would decode and allocate a
-/// string per line. Rejects empty files and UTF-16/UTF-32 files with a clear message; skips a UTF-8 BOM.
+/// string per line. Rejects empty files and UTF-16/UTF-32 (or binary) files with a clear message; skips a UTF-8 BOM.
 /// </summary>
 public sealed class LineReader : IDisposable
 {
@@ -39,15 +39,10 @@ public sealed class LineReader : IDisposable
         {
             _start = 3;
         }
-        else if (head.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) || head.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]))
+        else if (Fields.WideEncodingProblem(head) is string wide)
         {
             Dispose();
-            throw new DataFormatException(path, 1, "file is UTF-16 (or UTF-32) encoded; save it as UTF-8 (or ASCII) and retry");
-        }
-        else if (head.Length >= 2 && (head[0] == 0 || head[1] == 0))
-        {
-            Dispose();
-            throw new DataFormatException(path, 1, "file starts with NUL bytes: it is binary or UTF-16/UTF-32 without a byte-order mark; save it as UTF-8");
+            throw new DataFormatException(path, 1, wide);
         }
     }
 

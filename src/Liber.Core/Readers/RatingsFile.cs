@@ -25,6 +25,7 @@ public static class RatingsFile
         BadRowHandler bad = builder.Bad;
         RatingScale scale = builder.Scale;
         bool first = true;
+        long rows = 0;
         while (reader.TryReadLine(out ReadOnlySpan<byte> line))
         {
             long ln = reader.LineNumber;
@@ -47,6 +48,8 @@ public static class RatingsFile
             {
                 continue; // blank lines (a trailing newline) carry no event
             }
+
+            rows++;
 
             int n = Fields.Split(line, sep, f);
             if (n != 4)
@@ -73,9 +76,9 @@ public static class RatingsFile
                 continue;
             }
 
-            if (!scale.Contains(rating))
+            if (EventRules.RatingProblem(rating, scale, $"{builder.Kind} ratings are on this scale only") is string badRating)
             {
-                bad.Bad("rating outside the scale", path, ln, Text(line), $"rating {rating} not in [{scale.Min}, {scale.Max}]{(scale.Step is float st ? $" in steps of {st}" : "")}");
+                bad.Bad("rating outside the scale", path, ln, Text(line), badRating);
                 continue;
             }
 
@@ -85,9 +88,9 @@ public static class RatingsFile
                 continue;
             }
 
-            if (ts < Fields.MinTimestamp || ts >= Fields.MaxTimestamp)
+            if (EventRules.TimestampProblem(ts, "the file must hold unix seconds") is string badTime)
             {
-                bad.Bad("timestamp out of range", path, ln, Text(line), $"{ts} is not unix seconds between 1970 and 2100");
+                bad.Bad("timestamp out of range", path, ln, Text(line), badTime);
                 continue;
             }
 
@@ -107,6 +110,8 @@ public static class RatingsFile
 
             builder.Events.Add(builder.Users.GetOrAdd(user), item, ts, rating);
         }
+
+        builder.RequireEvents(path, rows, header is not null);
     }
 
     private static string Text(ReadOnlySpan<byte> bytes) => Encoding.Latin1.GetString(bytes);

@@ -2,20 +2,20 @@ namespace Liber.Serve.Api;
 
 #pragma warning disable CA1819 // DTOs: arrays are the JSON shape
 
-/// <summary>One event of a <c>POST /v1/events</c> body.</summary>
-/// <param name="EventId">Idempotency key across the store.</param>
-/// <param name="User">External user id (1..128 characters).</param>
-/// <param name="Item">External item id (1..128 characters).</param>
-/// <param name="Timestamp">Unix seconds.</param>
-/// <param name="Rating">Rating (exactly one of rating and feedback).</param>
-/// <param name="Feedback">Implicit feedback 0 or 1, stored as rating 0/1.</param>
-public sealed record EventDto(long EventId, string User, string Item, long Timestamp, double? Rating, int? Feedback);
+/// <summary>One event of a <c>POST /v1/events</c> body (the OpenAPI schema's rules are written by <see cref="OpenApiDocs"/>).</summary>
+/// <param name="EventId">Idempotency key across the store (a JSON integer).</param>
+/// <param name="User">External user id (1..128 Unicode characters).</param>
+/// <param name="Item">External item id (1..128 Unicode characters).</param>
+/// <param name="Timestamp">Unix seconds in [1970, 2100) (a JSON integer).</param>
+/// <param name="Rating">Rating on the service's scale (exactly one of rating and feedback).</param>
+/// <param name="Feedback">Implicit feedback 0 or 1, stored as rating 0/1 (exactly one of rating and feedback).</param>
+public sealed record EventDto(long EventId, string User, string Item, long Timestamp, double? Rating = null, int? Feedback = null);
 
 /// <summary>The <c>POST /v1/events</c> body.</summary>
 /// <param name="Events">The events, at most the configured batch limit.</param>
 public sealed record EventsRequest(EventDto[] Events);
 
-/// <summary>An event the store did not apply.</summary>
+/// <summary>An event the store did not apply (a late event, or an event id already applied with other content).</summary>
 /// <param name="Index">Position in the batch.</param>
 /// <param name="EventId">Its id.</param>
 /// <param name="Reason">Why.</param>
@@ -33,19 +33,20 @@ public sealed record ClosedPartitionDto(string User, int Number, int FirstEvent,
 
 /// <summary>The <c>POST /v1/events</c> answer.</summary>
 /// <param name="Applied">Events applied.</param>
-/// <param name="Duplicates">Events already applied (same id).</param>
-/// <param name="Rejected">Events rejected, with reasons.</param>
+/// <param name="Duplicates">Events already applied (same id, same content): no-ops.</param>
+/// <param name="Conflicts">Events whose id was already applied with other content (user, item, timestamp or rating): not applied, the first kept.</param>
+/// <param name="Rejected">Events rejected by the store (late events), with reasons.</param>
 /// <param name="ClosedPartitions">Partitions the batch closed.</param>
-public sealed record EventsResponse(int Applied, int Duplicates, RejectedDto[] Rejected, ClosedPartitionDto[] ClosedPartitions);
+public sealed record EventsResponse(int Applied, int Duplicates, RejectedDto[] Conflicts, RejectedDto[] Rejected, ClosedPartitionDto[] ClosedPartitions);
 
 /// <summary>One item of a <c>POST /v1/items</c> body.</summary>
-/// <param name="Id">External item id.</param>
+/// <param name="Id">External item id (1..128 Unicode characters).</param>
 /// <param name="Title">Title.</param>
 /// <param name="Year">Year.</param>
 /// <param name="Categories">Categories.</param>
 /// <param name="Tags">Tags.</param>
 /// <param name="Text">Free text.</param>
-public sealed record ItemDto(string Id, string? Title, int? Year, string[]? Categories, string[]? Tags, string? Text);
+public sealed record ItemDto(string Id, string? Title = null, int? Year = null, string[]? Categories = null, string[]? Tags = null, string? Text = null);
 
 /// <summary>The <c>POST /v1/items</c> body.</summary>
 /// <param name="Items">The items.</param>

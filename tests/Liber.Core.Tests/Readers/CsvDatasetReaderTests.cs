@@ -176,10 +176,10 @@ public sealed class CsvDatasetReaderTests : IDisposable
     [Theory]
     [InlineData("carol,zz,4,1600000000", "unknown item id", "item zz is not in items.csv")]
     [InlineData("carol,a7,lots,1600000000", "rating is not a number", "\"lots\"")]
-    [InlineData("carol,a7,7,1600000000", "rating outside the scale", "rating 7 not in [1, 5]")]
+    [InlineData("carol,a7,7,1600000000", "rating outside the scale", "rating 7 is not on the rating scale [1, 5]; set rating_min/rating_max in liber-csv.json")]
     [InlineData("carol,a7,4,soon", "timestamp not readable", "\"soon\" is not unix")]
-    [InlineData("carol,a7,4,1600000000000", "timestamp out of range", "milliseconds? set timestamp_format to unix_ms")]
-    [InlineData("carol,a7,4,-5", "timestamp out of range", "-5 is not between 1970 and 2100")]
+    [InlineData("carol,a7,4,1600000000000", "timestamp out of range", "milliseconds? set events.timestamp_format to unix_ms in liber-csv.json")]
+    [InlineData("carol,a7,4,-5", "timestamp out of range", "timestamp -5 is before 1970")]
     [InlineData("carol,a7,4", "malformed line", "expected at least 4 fields, found 3")]
     [InlineData(",a7,4,1600000000", "empty user or item id", ",a7,4,1600000000")]
     public void A_bad_events_row_fails_or_is_skipped(string badLine, string reason, string value)
