@@ -199,7 +199,6 @@ public sealed class OnlineScorer : IDisposable
         }
 
         int user = _codes.User(userId);
-        (int n, float[] summaries, float[] shifts, bool[] hasShift) = FusionInputSize is int d ? ScoringRequest.Table(partitions, MaxPartitions, d, _perUser) : (-1, [], [], []);
         return new ScoringRequest
         {
             User = user,
@@ -207,10 +206,9 @@ public sealed class OnlineScorer : IDisposable
             Past = past,
             Ratings = ratings,
             Targets = targets,
-            Partitions = n,
-            Summaries = summaries,
-            Shifts = shifts,
-            HasShift = hasShift,
+            Partitions = FusionInputSize is int d ? ScoringRequest.Visible(partitions, MaxPartitions, d) : -1,
+            Vectors = partitions,
+            SummariesOnly = _perUser,
         };
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Liber.Models.Features;
 using static TorchSharp.torch;
 
@@ -23,47 +24,37 @@ internal sealed class ScoringRequest
     /// <summary>Visible partitions n (at most P), or -1 when the model has no fusion.</summary>
     public required int Partitions { get; init; }
 
-    /// <summary>[(n + 1) x D] summaries, row 0 zeros.</summary>
-    public float[] Summaries { get; init; } = [];
+    /// <summary>The caller's partitions (oldest first): the last <see cref="Partitions"/> of them are read.</summary>
+    public IReadOnlyList<PartitionVector>? Vectors { get; init; }
 
-    /// <summary>[(n + 1) x D] shifts, zeros where a partition has none.</summary>
-    public float[] Shifts { get; init; } = [];
-
-    /// <summary>[n + 1]: whether the row has a shift.</summary>
-    public bool[] HasShift { get; init; } = [];
+    /// <summary>Whether shifts are dropped (the <c>single</c> variant reads one summary per user).</summary>
+    public bool SummariesOnly { get; init; }
 
     /// <summary>
-    /// Copies the last <paramref name="p"/> of <paramref name="partitions"/> (oldest first) into table arrays, checking their
-    /// width; the <paramref name="perUser"/> (<c>single</c>) variant keeps no shifts.
+    /// How many of the last <paramref name="p"/> of <paramref name="partitions"/> are read, after checking that each has
+    /// <paramref name="d"/> floats (before a forward slot is taken, so a bad request never holds one).
     /// </summary>
-    public static (int Count, float[] Summaries, float[] Shifts, bool[] HasShift) Table(IReadOnlyList<PartitionVector>? partitions, int p, int d, bool perUser)
+    public static int Visible(IReadOnlyList<PartitionVector>? partitions, int p, int d)
     {
         int count = partitions?.Count ?? 0;
         int n = Math.Min(p, count), from = count - n;
-        var sum = new float[(n + 1) * d];
-        var shift = new float[(n + 1) * d];
-        var has = new bool[n + 1];
-        for (int j = 0; j < n; j++)
+        for (int j = from; j < count; j++)
         {
-            PartitionVector v = partitions![from + j] ?? throw new ArgumentException($"partitions[{from + j}] is null", nameof(partitions));
+            PartitionVector v = partitions![j] ?? throw new ArgumentException($"partitions[{j}] is null", nameof(partitions));
             if (v.Summary is null || v.Summary.Length != d || (v.Shift is not null && v.Shift.Length != d))
             {
                 throw new ArgumentException(
-                    $"partitions[{from + j}]: vectors must have {d} floats (the checkpoint's encoder dimension), got summary {v.Summary?.Length ?? 0}, shift {v.Shift?.Length ?? 0}", nameof(partitions));
-            }
-
-            v.Summary.CopyTo(sum, (j + 1) * d);
-            if (v.Shift is not null && !perUser)
-            {
-                v.Shift.CopyTo(shift, (j + 1) * d);
-                has[j + 1] = true;
+                    $"partitions[{j}]: vectors must have {d} floats (the checkpoint's encoder dimension), got summary {v.Summary?.Length ?? 0}, shift {v.Shift?.Length ?? 0}", nameof(partitions));
             }
         }
 
-        return (n, sum, shift, has);
+        return n;
     }
 
-    /// <summary>The partition table as tensors (in the caller's dispose scope), or null without fusion.</summary>
+    /// <summary>
+    /// The partition table as tensors in the caller's dispose scope (row 0 zeros, rows 1..n the partitions oldest first),
+    /// or null without fusion. Vectors are copied straight into the tensors' native memory.
+    /// </summary>
     public PartitionTable? CreateTable(int d)
     {
         if (Partitions < 0)
@@ -71,9 +62,25 @@ internal sealed class ScoringRequest
             return null;
         }
 
-        int rows = Partitions + 1;
-        return new PartitionTable(tensor(Summaries, rows, d), tensor(Shifts, rows, d), tensor(HasShift));
+        int n = Partitions, from = (Vectors?.Count ?? 0) - n;
+        Tensor sumT = zeros(n + 1, d), shiftT = zeros(n + 1, d), hasT = zeros(n + 1, ScalarType.Bool);
+        Span<float> sum = Floats(sumT), shift = Floats(shiftT);
+        Span<bool> has = n == 0 ? [] : MemoryMarshal.Cast<byte, bool>(hasT.bytes);
+        for (int j = 0; j < n; j++)
+        {
+            PartitionVector v = Vectors![from + j];
+            v.Summary.CopyTo(sum.Slice((j + 1) * d, d));
+            if (v.Shift is not null && !SummariesOnly)
+            {
+                v.Shift.CopyTo(shift.Slice((j + 1) * d, d));
+                has[j + 1] = true;
+            }
+        }
+
+        return new PartitionTable(sumT, shiftT, hasT);
     }
+
+    private static Span<float> Floats(Tensor t) => MemoryMarshal.Cast<byte, float>(t.bytes);
 }
 
 /// <summary>
