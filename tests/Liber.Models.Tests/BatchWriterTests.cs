@@ -18,18 +18,6 @@ public sealed class BatchWriterTests
 {
     private const int Candidates = 9;
 
-    public static TheoryData<string, bool> Cases()
-    {
-        var data = new TheoryData<string, bool>();
-        foreach (string name in BackboneCatalog.Names)
-        {
-            data.Add(name, false);
-            data.Add(name, true);
-        }
-
-        return data;
-    }
-
     private static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
 
     /// <summary>A sample late in a user's stream (a full history, several visible partitions) as the (user, index, row) it is.</summary>
@@ -105,7 +93,7 @@ public sealed class BatchWriterTests
     }
 
     [Theory]
-    [MemberData(nameof(Cases))]
+    [MemberData(nameof(CatalogTheoryTests.Cases), MemberType = typeof(CatalogTheoryTests))]
     public void Every_backbone_scores_a_shared_user_as_the_copied_batch(string backbone, bool liber)
     {
         TorchRuntime.Configure(threads: 1, seed: 17);
