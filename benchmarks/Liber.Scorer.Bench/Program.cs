@@ -101,6 +101,26 @@ try
             }
 
             Console.WriteLine($"{name} forward alone on {candidates} collated samples: {Summary(fwd)}; CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / fwd.Count:F2} ms per batch (incl. collation)");
+
+            // History once vs per candidate, interleaved in one process so that a shared machine's noise hits both alike: one
+            // sample's history (and partitions) copied into every row, against the same row expanded (what the scorer writes).
+            var copiedMs = new List<double>();
+            var onceMs = new List<double>();
+            for (int i = 0; i < 400; i++)
+            {
+                using var scope = TorchSharp.torch.NewDisposeScope();
+                CtrBatch collated = collator.Build(ordinals);
+                (CtrBatch copied, CtrBatch once) = (OneHistory(collated, expand: false), OneHistory(collated, expand: true));
+                foreach ((CtrBatch b, List<double> into) in i % 2 == 0 ? [(copied, copiedMs), (once, onceMs)] : new[] { (once, onceMs), (copied, copiedMs) })
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    reference.call(b).sigmoid().data<float>().ToArray();
+                    into.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                }
+            }
+
+            Console.WriteLine($"{name} forward, one history copied per candidate: {Summary(copiedMs)}");
+            Console.WriteLine($"{name} forward, one history computed once:        {Summary(onceMs)}");
         }
 
         // Open loop: requests start at fixed times whatever the previous ones did; latency from the scheduled time.
@@ -140,6 +160,29 @@ try
 finally
 {
     Directory.Delete(root, recursive: true);
+}
+
+// Row 0's history and partitions in every row: expanded (stride 0, computed once) or copied (computed per row).
+static CtrBatch OneHistory(CtrBatch b, bool expand)
+{
+    TorchSharp.torch.Tensor Row(TorchSharp.torch.Tensor t)
+    {
+        long[] shape = t.shape;
+        TorchSharp.torch.Tensor first = t.narrow(0, 0, 1).expand(shape);
+        return expand ? first : first.contiguous();
+    }
+
+    LiberInput? l = b.Liber;
+    return new CtrBatch
+    {
+        Size = b.Size, Users = Row(b.Users), UserIds = b.UserIds, UserFields = Row(b.UserFields), Items = b.Items, ItemCategories = b.ItemCategories,
+        ItemFields = b.ItemFields, HistoryItems = Row(b.HistoryItems), HistoryCategories = Row(b.HistoryCategories), HistoryRatings = Row(b.HistoryRatings),
+        HistoryMask = Row(b.HistoryMask), Labels = b.Labels, LongHistory = b.LongHistory,
+        Liber = l is null ? null : new LiberInput
+        {
+            Rows = Row(l.Rows!), SummaryTable = l.SummaryTable, ShiftTable = l.ShiftTable, ShiftMask = Row(l.ShiftMask), Mask = Row(l.Mask), Ranks = Row(l.Ranks),
+        },
+    };
 }
 
 float[] Vec() => [.. Enumerable.Range(0, 384).Select(_ => (float)(rng.NextDouble() - 0.5))];

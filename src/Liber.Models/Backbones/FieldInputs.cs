@@ -1,11 +1,12 @@
 using Liber.Models.Features;
 using Liber.Models.Layers;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Liber.Models.Backbones;
 
 /// <summary>
-/// The E-wide input fields of the field-interaction backbones (DCNv2, AutoInt), the same list DeepFM uses:
+/// The E-wide input fields of the field-interaction backbones (DeepFM, DCNv2, AutoInt):
 /// user, each profile field, target item, its mean category, each item field, and the masked mean of the
 /// short-term history's item and category embeddings.
 /// </summary>
@@ -18,15 +19,26 @@ internal static class FieldInputs
     public static Tensor Stack(FeatureEmbeddings e, CtrBatch batch)
     {
         using var scope = NewDisposeScope();
-        Tensor mask = batch.HistoryMask.unsqueeze(-1).to_type(ScalarType.Float32);       // [B, L, 1]
-        Tensor count = mask.sum(1).clamp_min(1);                                          // [B, 1]
         var list = new List<Tensor> { e.User(batch) };                                    // [B, E] each
         list.AddRange(e.UserFieldList(batch));
         list.Add(e.Item(batch.Items));
         list.Add(e.CategoryMean(batch.ItemCategories));
         list.AddRange(e.ItemFieldList(batch));
-        list.Add((e.Item(batch.HistoryItems) * mask).sum(1) / count);                    // [B, L, E] -> [B, E]
-        list.Add((e.CategoryMean(batch.HistoryCategories) * mask).sum(1) / count);       // [B, L, E] -> [B, E]
+        Tensor items = batch.HistoryItems, categories = batch.HistoryCategories, mask = batch.HistoryMask;
+        bool shared = SharedRows.IsExpanded(items) && SharedRows.IsExpanded(categories) && SharedRows.IsExpanded(mask);
+        if (shared)
+        {
+            // One user's history expanded over N candidates: pool it once.
+            (items, categories, mask) = (SharedRows.First(items), SharedRows.First(categories), SharedRows.First(mask));
+        }
+
+        Tensor m = mask.unsqueeze(-1).to_type(ScalarType.Float32);                       // [B, L, 1]
+        using Scalar one = 1;                                                             // held until the call returns (see FeatureEmbeddings)
+        Tensor count = m.sum(1).clamp_min(one);                                           // [B, 1]
+        Tensor pooledItems = (e.Item(items) * m).sum(1) / count;                          // [B, L, E] -> [B, E]
+        Tensor pooledCategories = (e.CategoryMean(categories) * m).sum(1) / count;        // [B, L, E] -> [B, E]
+        list.Add(shared ? SharedRows.Expand(pooledItems, batch.Size) : pooledItems);
+        list.Add(shared ? SharedRows.Expand(pooledCategories, batch.Size) : pooledCategories);
         return stack(list, 1).MoveToOuterDisposeScope();                                  // [B, F, E]
     }
 }

@@ -70,11 +70,14 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
             // candidates): project them once and expand the keys instead of projecting B copies.
             LiberInput first = new()
             {
-                Summaries = input.Summaries!.narrow(0, 0, 1),
-                Shifts = input.Shifts!.narrow(0, 0, 1),
-                ShiftMask = input.ShiftMask.narrow(0, 0, 1),
-                Mask = input.Mask.narrow(0, 0, 1),
-                Ranks = input.Ranks.narrow(0, 0, 1),
+                Summaries = input.Summaries is null ? null : SharedRows.First(input.Summaries),
+                Shifts = input.Shifts is null ? null : SharedRows.First(input.Shifts),
+                Rows = input.Rows is null ? null : SharedRows.First(input.Rows),
+                SummaryTable = input.SummaryTable,
+                ShiftTable = input.ShiftTable,
+                ShiftMask = SharedRows.First(input.ShiftMask),
+                Mask = SharedRows.First(input.Mask),
+                Ranks = SharedRows.First(input.Ranks),
             };
             return Keys(first).expand(b, p, -1);
         }
@@ -91,9 +94,10 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
         return (placed.view(b, p, -1) + _rank.call(input.Ranks)).tanh();                  // [B, P, H]
     }
 
-    /// <summary>Whether every tensor of the input is one row expanded over the batch (stride 0 on the batch dimension).</summary>
+    /// <summary>Whether every tensor of the input is one row expanded over the batch (stride 0 on the batch dimension), in either form.</summary>
     private static bool IsBroadcast(LiberInput input) =>
-        input.Summaries is not null && input.Shifts is not null && input.Summaries.stride(0) == 0 && input.Shifts.stride(0) == 0 && input.ShiftMask.stride(0) == 0 && input.Mask.stride(0) == 0 && input.Ranks.stride(0) == 0;
+        (input.IsTable ? SharedRows.IsExpanded(input.Rows!) : input.Summaries is not null && input.Shifts is not null && SharedRows.IsExpanded(input.Summaries) && SharedRows.IsExpanded(input.Shifts))
+        && SharedRows.IsExpanded(input.ShiftMask) && SharedRows.IsExpanded(input.Mask) && SharedRows.IsExpanded(input.Ranks);
 
     private Tensor WeightsOf(LiberInput input, Tensor keys, Tensor target)
     {

@@ -74,6 +74,13 @@ public sealed class FeatureEmbeddings : nn.Module
     public Tensor ItemVectors(Tensor items, Tensor categories)
     {
         using var scope = NewDisposeScope();
+        if (SharedRows.IsExpanded(items) && SharedRows.IsExpanded(categories))
+        {
+            // One user's history expanded over N candidates: embed it once, [1, ..., 2E] -> [B, ..., 2E].
+            Tensor first = ItemVectors(SharedRows.First(items), SharedRows.First(categories));
+            return SharedRows.Expand(first, items.shape[0]).MoveToOuterDisposeScope();
+        }
+
         Tensor item = _items.call(items);                                       // [..., E]
         Tensor cats = _categories.call(categories).sum(-2);                     // [..., C, E] -> [..., E]
         Tensor count = CategoryCount(categories);                               // [..., 1]

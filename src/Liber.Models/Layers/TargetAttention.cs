@@ -1,3 +1,4 @@
+using Liber.Models.Features;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -45,8 +46,10 @@ public sealed class TargetAttention : nn.Module<Tensor, Tensor, Tensor, Tensor>
             Tensor w = first.weight!;                                           // [H1, 4H]
             Tensor wq = w.narrow(1, 0, h), wk = w.narrow(1, h, h), wd = w.narrow(1, 2 * h, h), wp = w.narrow(1, 3 * h, h);
             Tensor perRow = nn.functional.linear(query, wq + wd, first.bias);   // [B, H1]
-            Tensor perEntry = nn.functional.linear(keys, wk - wd)               // [B, T, H1]
-                + nn.functional.linear(query.unsqueeze(1) * keys, wp);
+            // Keys shared by every row (one user's history against N candidates) get their term once: [1, T, H1].
+            Tensor keyTerm = SharedRows.IsExpanded(keys) ? nn.functional.linear(SharedRows.First(keys), wk - wd) : nn.functional.linear(keys, wk - wd);
+            Tensor perEntry = keyTerm                                           // [B or 1, T, H1]
+                + nn.functional.linear(query.unsqueeze(1) * keys, wp);         // [B, T, H1]
             scores = _score.call(_mlp.ForwardAfterFirst(perEntry + perRow.unsqueeze(1))).squeeze(-1); // [B, T]
         }
         else
