@@ -106,7 +106,9 @@ public static class ServeCommand
                 await using WebApplication app = LiberService.Build(options, ServeModels.Loader, logging: b =>
                 {
                     b.AddSimpleConsole(c => c.SingleLine = true);
-                    b.AddFilter((_, category, level) => Volatile.Read(ref started) || level < LogLevel.Error || category is null || !category.StartsWith("Microsoft.Extensions.Hosting", StringComparison.Ordinal));
+                    // A filter without a category replaces the default minimum level for the categories no rule names, so it keeps Information.
+                    b.AddFilter((_, category, level) => level >= LogLevel.Information
+                        && (Volatile.Read(ref started) || level < LogLevel.Error || category is null || !category.StartsWith("Microsoft.Extensions.Hosting", StringComparison.Ordinal)));
                 });
                 try
                 {

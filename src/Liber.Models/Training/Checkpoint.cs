@@ -152,7 +152,7 @@ public static class Checkpoint
         catch (JsonException e)
         {
             string where = e.LineNumber is long l ? $" (line {l + 1}{(e.Path is null ? "" : $", {e.Path}")})" : "";
-            throw new CheckpointException($"{configPath}: not a valid checkpoint config{where}: {e.Message.Split(" Path:")[0]}; {Fix}", e);
+            throw new CheckpointException($"{configPath}: not a valid checkpoint config{where}: {e.Message.Split(" Path:")[0].TrimEnd().TrimEnd('.')}; {Fix}", e);
         }
     }
 
