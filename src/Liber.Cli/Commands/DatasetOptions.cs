@@ -47,7 +47,7 @@ public sealed class DatasetOptions
         }
     }
 
-    /// <summary>Checks the data set flags (kind, folder, synthetic sizes) before any work.</summary>
+    /// <summary>Checks the data set flags (kind, synthetic sizes) before any work; the readers check the folder (their messages name what is missing).</summary>
     public void Validate(ParseResult r, string? kindOverride = null)
     {
         ArgumentNullException.ThrowIfNull(r);
@@ -55,11 +55,6 @@ public sealed class DatasetOptions
         if (!DatasetReaders.All.Any(d => string.Equals(d.Kind, kind, StringComparison.OrdinalIgnoreCase)))
         {
             throw new ArgumentException($"--dataset {kind}: unknown data set kind; one of {string.Join(", ", DatasetReaders.All.Select(d => d.Kind))}");
-        }
-
-        if (r.GetValue(Path) is string path && !Directory.Exists(path) && !File.Exists(path))
-        {
-            throw new DirectoryNotFoundException($"--path {path}: no such folder; give the data set's folder");
         }
 
         if (kind == "synthetic")

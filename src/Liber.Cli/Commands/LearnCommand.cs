@@ -41,7 +41,7 @@ public static class LearnCommand
         {
             ds.Validate(r);
             po.Validate(r);
-            llm.Validate(r);
+            llm.Validate(r, backendUsed: !r.GetValue(dryRun));
             FlagChecks.AtLeast(r, window, 1);
             PartitionOptions popts = po.Read(r);
             IPartitionPolicy policy = PartitionPolicies.Create(popts);

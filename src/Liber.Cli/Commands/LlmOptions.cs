@@ -134,7 +134,8 @@ public sealed class LlmOptions
     /// <summary>Checks the UIL flags of a parse (ranges, the endpoint URL, the backend's required flags) before any work.</summary>
     /// <param name="r">The parse.</param>
     /// <param name="checkpointSetsModel">Whether a checkpoint may supply --model (evaluate, serve).</param>
-    public void Validate(ParseResult r, bool checkpointSetsModel = false)
+    /// <param name="backendUsed">Whether the backend will be called (a dry run calls nothing, so it needs no server).</param>
+    public void Validate(ParseResult r, bool checkpointSetsModel = false, bool backendUsed = true)
     {
         ArgumentNullException.ThrowIfNull(r);
         FlagChecks.AtLeast(r, InFlight, 1);
@@ -155,7 +156,7 @@ public sealed class LlmOptions
             throw new ArgumentException($"--domain {domain}: unknown prompt domain; one of {string.Join(", ", PromptTemplates.Domains)}");
         }
 
-        switch (BackendKind(r))
+        switch (backendUsed ? BackendKind(r) : "none")
         {
             case "openai" when r.GetValue(Endpoint) is null || (r.GetValue(Model) is null && !checkpointSetsModel):
                 throw new ArgumentException("--backend openai needs --endpoint URL and --model NAME");

@@ -15,8 +15,8 @@ namespace Liber.Cli.Experiments;
 /// </summary>
 public static class ExperimentChecks
 {
-    /// <summary>The problems of <paramref name="f"/>, empty when every cell can run.</summary>
-    public static IReadOnlyList<string> Problems(ExperimentFile f)
+    /// <summary>The problems of <paramref name="f"/>, empty when every cell can run; <paramref name="checkFiles"/> also requires the data set's files to exist.</summary>
+    public static IReadOnlyList<string> Problems(ExperimentFile f, bool checkFiles = true)
     {
         ArgumentNullException.ThrowIfNull(f);
         var p = new List<string>();
@@ -28,7 +28,7 @@ public static class ExperimentChecks
             Bad("name", $"'{f.Name}' must be a non-empty folder name without spaces");
         }
 
-        Dataset(f.Dataset, Bad);
+        Dataset(f.Dataset, checkFiles, Bad);
         if (f.Samples.HistoryLength < 1)
         {
             Bad("samples.history_length", $"{f.Samples.HistoryLength} is out of range; L must be >= 1");
@@ -108,13 +108,13 @@ public static class ExperimentChecks
 
         if (liber)
         {
-            Liber(f.Liber, Bad);
+            Liber(f.Liber, checkFiles, Bad);
         }
 
         return p;
     }
 
-    private static void Dataset(DatasetSpec d, Action<string, string> bad)
+    private static void Dataset(DatasetSpec d, bool checkFiles, Action<string, string> bad)
     {
         var kinds = DatasetReaders.All.Select(r => r.Kind).ToList();
         bool synthetic = string.Equals(d.Kind, "synthetic", StringComparison.OrdinalIgnoreCase);
@@ -127,12 +127,12 @@ public static class ExperimentChecks
             bad("dataset.path", $"a {d.Kind} data set needs the folder holding its files");
         }
 
-        if (d.Path is string path && !Directory.Exists(path) && !File.Exists(path))
+        if (checkFiles && d.Path is string path && !Directory.Exists(path) && !File.Exists(path))
         {
             bad("dataset.path", $"'{path}' does not exist (relative paths are resolved against the current folder {Environment.CurrentDirectory})");
         }
 
-        if (d.Mapping is string mapping && !File.Exists(mapping))
+        if (checkFiles && d.Mapping is string mapping && !File.Exists(mapping))
         {
             bad("dataset.mapping", $"'{mapping}' does not exist");
         }
@@ -251,7 +251,7 @@ public static class ExperimentChecks
         }
     }
 
-    private static void Liber(LiberSpec l, Action<string, string> bad)
+    private static void Liber(LiberSpec l, bool checkFiles, Action<string, string> bad)
     {
         switch (l.Backend)
         {
@@ -277,7 +277,7 @@ public static class ExperimentChecks
 
                 break;
             case "llama":
-                if (l.Gguf is null || !File.Exists(l.Gguf))
+                if (l.Gguf is null || (checkFiles && !File.Exists(l.Gguf)))
                 {
                     bad("liber.gguf", l.Gguf is null ? "backend llama needs gguf (a GGUF model file)" : $"'{l.Gguf}' does not exist");
                 }

@@ -43,7 +43,9 @@ public sealed record ExperimentFile
     };
 
     /// <summary>Reads and validates a file; errors name the file, the JSON path and the line.</summary>
-    public static ExperimentFile Load(string path)
+    /// <param name="path">The experiment file.</param>
+    /// <param name="checkFiles">Also require the data set's folder and mapping file to exist (before running; listing a grid elsewhere needs no data).</param>
+    public static ExperimentFile Load(string path, bool checkFiles = false)
     {
         if (!File.Exists(path))
         {
@@ -67,14 +69,14 @@ public sealed record ExperimentFile
             throw new ArgumentException($"{path}: the file holds null, not an experiment");
         }
 
-        file.Validate(path);
+        file.Validate(path, checkFiles);
         return file;
     }
 
     /// <summary>Checks the values that JSON types cannot (see <see cref="ExperimentChecks"/>): every problem of every cell, before any runs.</summary>
-    public void Validate(string path)
+    public void Validate(string path, bool checkFiles = false)
     {
-        IReadOnlyList<string> problems = ExperimentChecks.Problems(this);
+        IReadOnlyList<string> problems = ExperimentChecks.Problems(this, checkFiles);
         if (problems.Count == 1)
         {
             throw new ArgumentException($"{path} at {problems[0]}; nothing was run");
