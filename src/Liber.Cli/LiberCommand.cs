@@ -33,6 +33,17 @@ public static class LiberCommand
         root.Subcommands.Add(LearnCommand.Create(io));
         root.Subcommands.Add(ServeCommand.Create(io));
         ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0 && !args.Any(a => a is "--help" or "-h" or "-?"))
+        {
+            // One line per error, no help dump: the line names the flag, the value and what is accepted.
+            foreach (string line in ParseErrors.Describe(parsed).Distinct(StringComparer.Ordinal))
+            {
+                error.WriteLine($"liber: {line}");
+            }
+
+            return UserError;
+        }
+
         try
         {
             return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
@@ -49,8 +60,31 @@ public static class LiberCommand
         }
     }
 
-    private static bool IsUserError(Exception e) =>
-        e is DataFormatException or ArgumentException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException;
+    /// <summary>Whether <paramref name="e"/> is a mistake the user can fix (exit 1, one line) rather than a bug.</summary>
+    public static bool IsUserError(Exception e) =>
+        e is DataFormatException or ArgumentException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException
+            or Liber.Models.Training.CheckpointException or UserErrorException;
+}
+
+/// <summary>A mistake of the user's that no other exception type names (a port in use, a conflicting flag): exit 1, its message alone.</summary>
+public sealed class UserErrorException : Exception
+{
+    /// <summary>Creates the error.</summary>
+    public UserErrorException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the error with its cause.</summary>
+    public UserErrorException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+
+    /// <summary>Creates an error without a message (for serializers).</summary>
+    public UserErrorException()
+    {
+    }
 }
 
 /// <summary>The output streams a command writes to.</summary>

@@ -71,7 +71,7 @@ public sealed class DataStatsCommandTests : IDisposable
     {
         var (code, _, error) = CliRunner.Run("data", "stats", "--dataset", "no-such-kind");
         Assert.Equal(1, code);
-        Assert.Contains("unknown data set kind 'no-such-kind'", error, StringComparison.Ordinal);
+        Assert.Contains("--dataset no-such-kind: unknown data set kind; one of", error, StringComparison.Ordinal);
 
         (code, _, error) = CliRunner.Run("data", "stats", "--dataset", "movielens-100k");
         Assert.Equal(1, code);

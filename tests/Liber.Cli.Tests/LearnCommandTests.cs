@@ -122,7 +122,7 @@ public sealed class LearnCommandTests : IDisposable
         var counts = rows.Where(r => r.Fields[0] == user).OrderBy(r => long.Parse(r.Fields[3], CultureInfo.InvariantCulture)).ThenBy(r => r.Position).Take(20)
             .SelectMany(r => genres[r.Fields[1]]).GroupBy(g => g).ToDictionary(g => g.Key, g => g.Count());
         string first = File.ReadLines(records).First();
-        Assert.Contains("\"user\":0,\"number\":0", first, StringComparison.Ordinal);
+        Assert.Contains("\"user\":\"1\",\"number\":0", first, StringComparison.Ordinal);
         var m = System.Text.RegularExpressions.Regex.Match(first, "Dominant genres: ([A-Za-z'-]+) ([0-9]+)%");
         Assert.True(m.Success, first);
         Assert.Equal(counts.Values.Max(), counts.GetValueOrDefault(m.Groups[1].Value));

@@ -27,7 +27,16 @@ public static class DataCommand
         stats.Options.Add(json);
         stats.SetAction(r =>
         {
+            ds.Validate(r);
+            FlagChecks.AtLeast(r, minHistory, 0);
             var dataset = ds.Load(r);
+            if (r.GetValue(threshold) is float t && !(t >= dataset.Scale.Min && t <= dataset.Scale.Max))
+            {
+                // Outside the scale every event is a positive, or none is: a silent 0 % is no statistic.
+                string scale = string.Create(CultureInfo.InvariantCulture, $"{dataset.Scale.Min:0.##} to {dataset.Scale.Max:0.##}");
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--threshold {t:0.##}: outside the rating scale of {dataset.Source} ({scale}); give a threshold from {scale}, e.g. {dataset.Scale.DefaultThreshold:0.##}"));
+            }
+
             var streams = UserStreams.Build(dataset);
             var samples = SampleSet.Build(streams, new SampleOptions { MinHistory = r.GetValue(minHistory), Threshold = r.GetValue(threshold) });
             var s = DatasetStats.Of(samples);

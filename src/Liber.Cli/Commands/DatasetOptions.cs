@@ -47,10 +47,31 @@ public sealed class DatasetOptions
         }
     }
 
-    /// <summary>Loads the data set the options name.</summary>
-    public Dataset Load(ParseResult r)
+    /// <summary>Checks the data set flags (kind, synthetic sizes) before any work; the readers check the folder (their messages name what is missing).</summary>
+    public void Validate(ParseResult r, string? kindOverride = null)
     {
-        string kind = r.GetValue(Dataset) ?? "synthetic";
+        ArgumentNullException.ThrowIfNull(r);
+        string kind = kindOverride ?? r.GetValue(Dataset) ?? "synthetic";
+        if (!DatasetReaders.All.Any(d => string.Equals(d.Kind, kind, StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new ArgumentException($"--dataset {kind}: unknown data set kind; one of {string.Join(", ", DatasetReaders.All.Select(d => d.Kind))}");
+        }
+
+        if (kind == "synthetic")
+        {
+            FlagChecks.AtLeast(r, Users, 1);
+            FlagChecks.AtLeast(r, EventsPerUser, 1);
+        }
+    }
+
+    /// <summary>Loads the data set the options name.</summary>
+    public Dataset Load(ParseResult r) => Load(r, null);
+
+    /// <summary>Loads the data set the options name, of <paramref name="kindOverride"/> when given (a checkpoint's kind).</summary>
+    public Dataset Load(ParseResult r, string? kindOverride)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        string kind = kindOverride ?? r.GetValue(Dataset) ?? "synthetic";
         var request = new DatasetRequest(r.GetValue(Path), r.GetValue(OnBadRow) == "skip" ? BadRowPolicy.Skip : BadRowPolicy.Fail)
         {
             MappingFile = r.GetValue(Mapping),

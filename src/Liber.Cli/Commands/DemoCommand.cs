@@ -32,6 +32,7 @@ public static class DemoCommand
         var epochs = new Option<int>("--epochs") { Description = "most training epochs", DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads") { Description = "torch threads", DefaultValueFactory = _ => 2 };
         var backbone = new Option<string>("--backbone") { Description = "backbone", DefaultValueFactory = _ => "din" };
+        backbone.AcceptOnlyFromAmong([.. Liber.Models.Backbones.BackboneCatalog.Names]);
         var llm = new LlmOptions();
         llm.AddTo(demo);
         var po = new PartitionCommand.PolicyOptions();
@@ -44,6 +45,12 @@ public static class DemoCommand
 
         demo.SetAction(r =>
         {
+            FlagChecks.AtLeast(r, users, 1);
+            FlagChecks.AtLeast(r, events, 1);
+            FlagChecks.AtLeast(r, epochs, 1);
+            FlagChecks.AtLeast(r, threads, 1);
+            po.Validate(r);
+            llm.Validate(r);
             var sw = System.Diagnostics.Stopwatch.StartNew();
             bool asJson = r.GetValue(json);
             TextWriter stdout = io.Output;
@@ -95,7 +102,7 @@ public static class DemoCommand
                 return (p, f);
             });
 
-            InterestTextsFile.Write(Path.Combine(dir, "interests.jsonl"), source!.Texts!);
+            InterestTextsFile.Write(Path.Combine(dir, "interests.jsonl"), source!.Texts!, dataset.Users);
             var estimate = EfficiencyEstimate.Compute(streams, source!.Partitions!, new PromptRenderer(streams, PromptTemplates.Load(learn.Domain)), new Cl100kTokenCounter(), learn.Mode);
             var results = new
             {
@@ -160,7 +167,7 @@ public static class DemoCommand
 
         if (attention is not null)
         {
-            md.AppendLine(inv, $"## One user: user {attention.User}, test sample at index {attention.Index}").AppendLine();
+            md.AppendLine(inv, $"## One user: user {attention.UserId ?? attention.User.ToString(inv)}, test sample at index {attention.Index}").AppendLine();
             md.AppendLine(inv, $"Target item: {attention.Target}. UIF's attention over the partitions this sample may see (end < {attention.Index}):").AppendLine();
             md.AppendLine("| partition | events | attention | summary | shift |").AppendLine("|---|---|---|---|---|");
             ReadOnlySpan<Partition> ofUser = source.Partitions!.Of(attention.User);
@@ -172,7 +179,7 @@ public static class DemoCommand
                 md.AppendLine(inv, $"| {p.Number} | [{p.Start}, {p.End}] | {attention.Weights[k]:F3} | {summary} | {shift} |");
             }
 
-            ExperimentReport.AttentionChart([.. attention.Weights.Select(x => (double)x)], [.. attention.Partitions.Select(x => $"p{x}")], Path.Combine(dir, "attention.png"), $"UIF attention of user {attention.User} for {attention.Target}");
+            ExperimentReport.AttentionChart([.. attention.Weights.Select(x => (double)x)], [.. attention.Partitions.Select(x => $"p{x}")], Path.Combine(dir, "attention.png"), $"UIF attention of user {attention.UserId ?? attention.User.ToString(inv)} for {attention.Target}");
             md.AppendLine().AppendLine("![attention](attention.png)").AppendLine();
         }
 

@@ -157,6 +157,7 @@ public static class EncodeCommand
 
     private static async Task<int> RunAsync(CommandIo io, Request q, CancellationToken ct)
     {
+        Validate(q);
         if (!File.Exists(q.Texts))
         {
             throw new FileNotFoundException($"--texts {q.Texts}: no such file", q.Texts);
@@ -244,8 +245,37 @@ public static class EncodeCommand
         };
     }
 
-    private static Uri ParseEndpoint(string value) =>
-        Uri.TryCreate(value, UriKind.Absolute, out var uri) ? uri : throw new ArgumentException($"--endpoint '{value}' is not an absolute URL such as http://127.0.0.1:8080/v1");
+    private static Uri ParseEndpoint(string value) => LlmBackend.ParseEndpoint(value);
+
+    /// <summary>Checks the numeric flags before any file is read or model loaded.</summary>
+    private static void Validate(Request q)
+    {
+        static void AtLeast(string flag, long value, long min)
+        {
+            if (value < min)
+            {
+                throw new ArgumentException($"{flag} {value}: out of range; it must be >= {min}");
+            }
+        }
+
+        AtLeast("--batch-size", q.BatchSize, 1);
+        AtLeast("--threads", q.Threads, 0);
+        AtLeast("--retries", q.Retries, 0);
+        if (q.Window is int w)
+        {
+            AtLeast("--window", w, 1);
+        }
+
+        if (q.Dimensions is int d)
+        {
+            AtLeast("--dimensions", d, 1);
+        }
+
+        if (q.Endpoint is string e)
+        {
+            ParseEndpoint(e);
+        }
+    }
 
     /// <summary>Writes "resolved n/N" to stderr at most every 5 seconds (and at the end), for long runs.</summary>
     private sealed class ThrottledProgress(TextWriter error) : IProgress<EncodeProgress>

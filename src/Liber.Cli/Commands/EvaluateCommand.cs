@@ -33,22 +33,52 @@ public static class EvaluateCommand
         cmd.SetAction(r =>
         {
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            (CtrModel model, CheckpointConfig config) = Checkpoint.Load(r.GetValue(checkpoint)!);
+            string dir = r.GetValue(checkpoint)!;
+            (CtrModel model, CheckpointConfig config) = Checkpoint.Load(dir);
             using (model)
             {
-                var dataset = ds.Load(r);
-                var samples = SampleSet.Build(UserStreams.Build(dataset), new SampleOptions { HistoryLength = model.Map.HistoryLength });
+                string configPath = Path.Combine(dir, Checkpoint.ConfigFile);
+                CheckpointSetup? setup = config.Setup;
+                if (setup is null)
+                {
+                    io.Error.WriteLine($"liber: note: {configPath} records no training setup (written by an older liber); the data set, policy, UIL and encoder flags are used as given");
+                }
+
+                string? kind = setup?.Dataset.Kind;
+                if (kind is not null && r.GetResult(ds.Dataset) is { Implicit: false } && !string.Equals(r.GetValue(ds.Dataset), kind, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new UserErrorException($"--dataset {r.GetValue(ds.Dataset)} conflicts with the checkpoint's data set kind {kind} ({configPath}); drop --dataset or retrain");
+                }
+
+                ds.Validate(r, kind);
+                FusionOptions? fused = config.Model.Fusion;
+                if (fused is not null)
+                {
+                    chain.Validate(r, checkpointSetsModel: setup?.Liber is not null);
+                }
+
+                var dataset = ds.Load(r, kind);
+                ChainSettings? settings = fused is null ? null
+                    : setup?.Liber is { } recorded ? ChainSettings.FromCheckpoint(r, chain, recorded, configPath)
+                    : ChainSettings.FromFlags(r, chain, dataset.Kind);
+                var sampleOptions = new SampleOptions
+                {
+                    HistoryLength = model.Map.HistoryLength,
+                    MinHistory = setup?.Dataset.MinHistory ?? new SampleOptions().MinHistory,
+                    Threshold = setup?.Dataset.Threshold,
+                };
+                var samples = SampleSet.Build(UserStreams.Build(dataset), sampleOptions);
                 FeatureTables tables = FeatureTables.Build(samples, model.Map.MaxPartitions);
                 model.Map.RequireCompatible(tables.Map);
                 PartitionVectors? vectors = null;
-                using LlmBackend? backend = config.Model.Fusion is null ? null : chain.Llm.CreateBackend(r);
-                if (config.Model.Fusion is { } fusion)
+                using LlmBackend? backend = settings is null ? null : chain.Llm.CreateBackend(r, settings.Backend, settings.Model);
+                if (fused is { } fusion)
                 {
-                    using LiberVectorSource source = chain.CreateSource(r, dataset, fusion.Variant, backend!, r.GetValue(json) ? io.Error : io.Output);
+                    using LiberVectorSource source = chain.CreateSource(r, settings!, fusion.Variant, backend!, r.GetValue(json) ? io.Error : io.Output);
                     vectors = source.Build(samples);
                     if (vectors.Dimension != fusion.InputSize)
                     {
-                        throw new ArgumentException($"the checkpoint's fusion expects {fusion.InputSize}-d vectors; encoder {r.GetValue(chain.Encoder)} gives {vectors.Dimension}");
+                        throw new ArgumentException($"the checkpoint's fusion expects {fusion.InputSize}-d vectors; encoder {settings!.Encoder} gives {vectors.Dimension}: use the encoder it was trained with");
                     }
                 }
 

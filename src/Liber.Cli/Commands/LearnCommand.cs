@@ -39,6 +39,10 @@ public static class LearnCommand
 
         cmd.SetAction(async (r, ct) =>
         {
+            ds.Validate(r);
+            po.Validate(r);
+            llm.Validate(r, backendUsed: !r.GetValue(dryRun));
+            FlagChecks.AtLeast(r, window, 1);
             PartitionOptions popts = po.Read(r);
             IPartitionPolicy policy = PartitionPolicies.Create(popts);
             var dataset = ds.Load(r);
@@ -73,7 +77,7 @@ public static class LearnCommand
 
             if (r.GetValue(output) is string outPath)
             {
-                InterestTextsFile.Write(outPath, result.Texts);
+                InterestTextsFile.Write(outPath, result.Texts, dataset.Users);
             }
 
             Print(io, r.GetValue(json), result.Report, estimate, options);

@@ -29,14 +29,25 @@ public sealed class LiberChainOptions
         c.Options.Add(EmbeddingCache);
     }
 
+    /// <summary>Checks the chain's flags (policy, UIL) before any work.</summary>
+    public void Validate(ParseResult r, bool checkpointSetsModel = false)
+    {
+        Policy.Validate(r);
+        Llm.Validate(r, checkpointSetsModel);
+    }
+
     /// <summary>The chain's vector source for a parse; it owns <paramref name="backend"/>'s lifetime only if the caller passes it nowhere else.</summary>
-    public LiberVectorSource CreateSource(ParseResult r, Dataset dataset, string variant, LlmBackend backend, TextWriter log) => new(
+    public LiberVectorSource CreateSource(ParseResult r, Dataset dataset, string variant, LlmBackend backend, TextWriter log) =>
+        CreateSource(r, ChainSettings.FromFlags(r, this, dataset.Kind), variant, backend, log);
+
+    /// <summary>The chain's vector source for resolved settings (a checkpoint's), with the parse's caches.</summary>
+    public LiberVectorSource CreateSource(ParseResult r, ChainSettings settings, string variant, LlmBackend backend, TextWriter log) => new(
         new LiberPipelineOptions
         {
-            Partition = Policy.Read(r),
-            Learn = Llm.ReadLearnOptions(r, dataset.Kind),
+            Partition = settings.Partition,
+            Learn = settings.Learn,
             LlmCache = r.GetValue(Llm.Cache),
-            Encoder = r.GetValue(Encoder)!,
+            Encoder = settings.Encoder,
             EmbeddingCache = r.GetValue(EmbeddingCache),
             Variant = variant,
         },

@@ -22,7 +22,7 @@ public sealed record LlmBackend(InterestBackend Backend, IChatClient? Client) : 
             case "template":
                 return new LlmBackend(InterestBackend.Template(), null);
             case "openai":
-                var url = new Uri(endpoint ?? throw new ArgumentException("--backend openai needs --endpoint URL and --model NAME"), UriKind.Absolute);
+                Uri url = ParseEndpoint(endpoint ?? throw new ArgumentException("--backend openai needs --endpoint URL and --model NAME"));
                 string m = model ?? throw new ArgumentException("--backend openai needs --model NAME");
                 IChatClient client = OpenAiBackend.Create(new OpenAiSettings
                 {
@@ -38,6 +38,22 @@ public sealed record LlmBackend(InterestBackend Backend, IChatClient? Client) : 
             default:
                 throw new ArgumentException($"unknown backend '{kind}': template, openai or llama");
         }
+    }
+
+    /// <summary>Parses an --endpoint value: an absolute http or https URL, else one line naming the value and an example.</summary>
+    public static Uri ParseEndpoint(string endpoint, string flag = "--endpoint")
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        // On Unix "/v1" parses as an absolute file URL: a value without "://" is relative whatever Uri makes of it.
+        bool absolute = endpoint.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(endpoint, UriKind.Absolute, out _);
+        Uri.TryCreate(endpoint, UriKind.Absolute, out Uri? url);
+        if (!absolute || url is null || url.Scheme is not ("http" or "https") || string.IsNullOrEmpty(url.Host))
+        {
+            string why = !absolute || url is null ? "not an absolute URL" : string.IsNullOrEmpty(url.Host) ? "no host" : $"scheme '{url.Scheme}' is not http or https";
+            throw new ArgumentException($"{flag} {endpoint}: {why}; give the server's base URL, e.g. http://127.0.0.1:8000/v1");
+        }
+
+        return url;
     }
 }
 
@@ -115,6 +131,42 @@ public sealed class LlmOptions
         }
     }
 
+    /// <summary>Checks the UIL flags of a parse (ranges, the endpoint URL, the backend's required flags) before any work.</summary>
+    /// <param name="r">The parse.</param>
+    /// <param name="checkpointSetsModel">Whether a checkpoint may supply --model (evaluate, serve).</param>
+    /// <param name="backendUsed">Whether the backend will be called (a dry run calls nothing, so it needs no server).</param>
+    public void Validate(ParseResult r, bool checkpointSetsModel = false, bool backendUsed = true)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        FlagChecks.AtLeast(r, InFlight, 1);
+        FlagChecks.AtLeast(r, MaxCalls, 0);
+        FlagChecks.AtLeast(r, MaxTokens, 0);
+        FlagChecks.InRange(r, Temperature, 0, 2);
+        FlagChecks.AtLeast(r, MaxOutput, 1);
+        FlagChecks.InRange(r, Timeout, 0, double.PositiveInfinity, minOpen: true);
+        FlagChecks.AtLeast(r, Retries, 0);
+        FlagChecks.AtLeast(r, LlamaThreads, 1);
+        if (r.GetValue(Endpoint) is string endpoint)
+        {
+            LlmBackend.ParseEndpoint(endpoint);
+        }
+
+        if (r.GetValue(Domain) is string domain && !PromptTemplates.Domains.Contains(domain))
+        {
+            throw new ArgumentException($"--domain {domain}: unknown prompt domain; one of {string.Join(", ", PromptTemplates.Domains)}");
+        }
+
+        switch (backendUsed ? BackendKind(r) : "none")
+        {
+            case "openai" when r.GetValue(Endpoint) is null || (r.GetValue(Model) is null && !checkpointSetsModel):
+                throw new ArgumentException("--backend openai needs --endpoint URL and --model NAME");
+            case "llama" when r.GetValue(Gguf) is null:
+                throw new ArgumentException("--backend llama needs --gguf FILE");
+            case "llama" when !File.Exists(r.GetValue(Gguf)):
+                throw new FileNotFoundException($"--gguf {r.GetValue(Gguf)}: no such file; give a GGUF model file", r.GetValue(Gguf));
+        }
+    }
+
     /// <summary>The UIL options of a parse for a data set kind.</summary>
     public LearnOptions ReadLearnOptions(ParseResult r, string datasetKind)
     {
@@ -138,6 +190,9 @@ public sealed class LlmOptions
         r.GetResult(Backend) is null or { Implicit: true } && r.GetValue(Endpoint) is not null ? "openai" : r.GetValue(Backend) ?? "template";
 
     /// <summary>Creates the backend a parse names.</summary>
-    public LlmBackend CreateBackend(ParseResult r) =>
-        LlmBackend.Create(BackendKind(r), r.GetValue(Endpoint), r.GetValue(Model), r.GetValue(KeyFile), r.GetValue(Gguf), r.GetValue(LlamaThreads), TimeSpan.FromSeconds(r.GetValue(Timeout)));
+    public LlmBackend CreateBackend(ParseResult r) => CreateBackend(r, BackendKind(r), r.GetValue(Model));
+
+    /// <summary>Creates a backend of <paramref name="kind"/> and <paramref name="model"/> (a checkpoint's), with the parse's endpoint, key and llama settings.</summary>
+    public LlmBackend CreateBackend(ParseResult r, string kind, string? model) =>
+        LlmBackend.Create(kind, r.GetValue(Endpoint), model, r.GetValue(KeyFile), r.GetValue(Gguf), r.GetValue(LlamaThreads), TimeSpan.FromSeconds(r.GetValue(Timeout)));
 }

@@ -50,9 +50,40 @@ public static class PartitionCommand
             }
         }
 
+        /// <summary>Checks the policy flags of a parse (the chosen policy's parameters and the caps) before any work.</summary>
+        public void Validate(ParseResult r)
+        {
+            ArgumentNullException.ThrowIfNull(r);
+            switch (r.GetValue(Policy))
+            {
+                case "count":
+                    FlagChecks.AtLeast(r, K, 1, "the count policy's k");
+                    break;
+                case "gap":
+                    FlagChecks.AtLeast(r, Gap, 0, "the gap policy's gap");
+                    break;
+                case "window":
+                    string zone = r.GetValue(TimeZone) ?? "UTC";
+                    if (!System.TimeZoneInfo.TryFindSystemTimeZoneById(zone, out _))
+                    {
+                        throw new ArgumentException($"{TimeZone.Name} {zone}: not a known IANA time zone; give one such as UTC or Europe/Paris");
+                    }
+
+                    break;
+                case "drift":
+                    FlagChecks.AtLeast(r, DriftWindow, 1, "the drift policy's window");
+                    FlagChecks.InRange(r, DriftThreshold, 0, 1, minOpen: true, maxOpen: true);
+                    break;
+            }
+
+            FlagChecks.AtLeast(r, MaxEvents, 1, "the cap on events per partition");
+            FlagChecks.AtLeast(r, MaxTokens, 1, "the cap on prompt tokens per partition");
+        }
+
         /// <summary>Loads what partitioning a data set needs: its options and policy, the data set, its streams and item features.</summary>
         public PartitionInputs Load(ParseResult r, DatasetOptions ds)
         {
+            Validate(r);
             PartitionOptions options = Read(r);
             IPartitionPolicy policy = PartitionPolicies.Create(options);
             var dataset = ds.Load(r);

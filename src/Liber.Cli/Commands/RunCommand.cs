@@ -55,7 +55,8 @@ public static class RunCommand
 
         cmd.SetAction(r =>
         {
-            ExperimentFile[] files = [.. r.GetValue(config)!.Select(ExperimentFile.Load)];
+            // Every cell of every file, data set folders included, is checked before the first run (and for --list).
+            ExperimentFile[] files = [.. r.GetValue(config)!.Select(p => ExperimentFile.Load(p, checkFiles: true))];
             string root = r.GetValue(output)!;
             bool asJson = r.GetValue(json);
             CommandIo progress = asJson ? io with { Output = io.Error } : io;

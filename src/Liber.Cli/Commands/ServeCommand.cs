@@ -7,6 +7,8 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Liber.Models.Training;
 
 namespace Liber.Cli.Commands;
 
@@ -42,25 +44,57 @@ public static class ServeCommand
 
         cmd.SetAction(async (r, ct) =>
         {
+            // Every flag is checked before the store is opened or a model loaded.
+            string urlList = r.GetValue(urls)!;
+            ValidateUrls(urlList);
+            FlagChecks.AtLeast(r, maxBatch, 1);
+            FlagChecks.AtLeast(r, maxBody, 1);
+            FlagChecks.AtLeast(r, maxAttempts, 1);
+            string? checkpointDir = r.GetValue(checkpoint);
+            CheckpointSetup? setup = null;
+            string? configPath = null;
+            if (checkpointDir is not null)
+            {
+                setup = Checkpoint.ReadConfig(checkpointDir).Setup;
+                configPath = Path.Combine(checkpointDir, Checkpoint.ConfigFile);
+                if (setup is null)
+                {
+                    await io.Error.WriteLineAsync($"liber: note: {configPath} records no training setup (written by an older liber); the policy, UIL and encoder flags are used as given").ConfigureAwait(false);
+                }
+            }
+
+            chain.Validate(r, checkpointSetsModel: setup?.Liber is not null);
+
             // --dataset seeds the catalog, profiles and rating scale only when given explicitly.
+            if (r.GetResult(ds.Dataset) is { Implicit: false })
+            {
+                ds.Validate(r);
+            }
+
             Dataset? seed = r.GetResult(ds.Dataset) is { Implicit: false } ? ds.Load(r) : null;
-            LlmBackend backend = chain.Llm.CreateBackend(r);
+
+            // A checkpoint's recorded chain is the default, and a flag that contradicts it is refused: the service must
+            // partition, learn and encode as the model was trained.
+            ChainSettings settings = setup?.Liber is { } recorded
+                ? ChainSettings.FromCheckpoint(r, chain, recorded, configPath!)
+                : ChainSettings.FromFlags(r, chain, seed?.Kind ?? "generic");
+            LlmBackend backend = chain.Llm.CreateBackend(r, settings.Backend, settings.Model);
             var options = new ServeOptions
             {
                 StorePath = r.GetValue(store)!,
-                Partition = chain.Policy.Read(r),
+                Partition = settings.Partition,
                 Store = new SqliteStoreOptions
                 {
                     Durability = r.GetValue(durability) == "normal" ? Durability.Normal : Durability.Full,
                     LateEvents = r.GetValue(lateEvents) == "insert" ? LateEventRule.InsertIfCacheSpans : LateEventRule.Reject,
                 },
-                CheckpointDirectory = r.GetValue(checkpoint),
+                CheckpointDirectory = checkpointDir,
                 Backend = () => backend.Backend,
-                Learn = chain.Llm.ReadLearnOptions(r, seed?.Kind ?? "generic"),
+                Learn = settings.Learn,
                 LlmCache = r.GetValue(chain.Llm.Cache),
-                Encoder = r.GetValue(chain.Encoder)!,
+                Encoder = settings.Encoder,
                 EmbeddingCache = r.GetValue(chain.EmbeddingCache),
-                Urls = r.GetValue(urls)!,
+                Urls = urlList,
                 InsecureNoAuth = r.GetValue(insecure),
                 RatingScale = r.GetValue(ratingScale) is string scaleText ? EventRules.ParseScale(scaleText) : null,
                 MetricsNoAuth = r.GetValue(metricsNoAuth),
@@ -71,8 +105,25 @@ public static class ServeCommand
             };
             try
             {
-                await using WebApplication app = LiberService.Build(options, ServeModels.Loader);
-                await app.StartAsync(ct).ConfigureAwait(false);
+                // Until the server listens, the host's own error log would print a bind failure's stack trace before our one line.
+                bool started = false;
+                await using WebApplication app = LiberService.Build(options, ServeModels.Loader, logging: b =>
+                {
+                    b.AddSimpleConsole(c => c.SingleLine = true);
+                    // A filter without a category replaces the default minimum level for the categories no rule names, so it keeps Information.
+                    b.AddFilter((_, category, level) => level >= LogLevel.Information
+                        && (Volatile.Read(ref started) || level < LogLevel.Error || category is null || !category.StartsWith("Microsoft.Extensions.Hosting", StringComparison.Ordinal)));
+                });
+                try
+                {
+                    await app.StartAsync(ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (BindFailure(e) is string why)
+                {
+                    throw new UserErrorException($"--urls {urlList}: cannot listen: {why}; stop the other server or pick another port (port 0 picks a free one)", e);
+                }
+
+                Volatile.Write(ref started, true);
                 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
                 await io.Output.WriteLineAsync($"liber serve: listening on {string.Join(", ", addresses)} (store {options.StorePath}{(options.InsecureNoAuth ? ", NO AUTH" : "")}{(options.CheckpointDirectory is null ? ", no checkpoint: /v1/rank answers 503" : "")})").ConfigureAwait(false);
                 await io.Output.FlushAsync(ct).ConfigureAwait(false);
@@ -87,4 +138,34 @@ public static class ServeCommand
         });
         return cmd;
     }
+
+    /// <summary>Checks a --urls value: ';'-separated http(s) URLs whose port, when given, is a number from 0 to 65535.</summary>
+    public static void ValidateUrls(string urls)
+    {
+        ArgumentNullException.ThrowIfNull(urls);
+        foreach (string url in urls.Split(';', StringSplitOptions.TrimEntries))
+        {
+            int scheme = url.IndexOf("://", StringComparison.Ordinal);
+            string name = scheme < 0 ? "" : url[..scheme];
+            string rest = scheme < 0 ? "" : url[(scheme + 3)..];
+            string hostPort = rest.Split('/')[0];
+            int colon = hostPort.LastIndexOf(':');
+            bool portOk = colon < 0 || hostPort.EndsWith(']')
+                || (int.TryParse(hostPort[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port) && port <= 65535);
+            string host = colon < 0 || hostPort.EndsWith(']') ? hostPort : hostPort[..colon];
+            if (name is not ("http" or "https") || host.Length == 0 || !portOk)
+            {
+                throw new ArgumentException($"--urls {urls}: '{url}' is not an http(s) URL with a host and a port from 0 to 65535; give e.g. http://127.0.0.1:5080 (port 0 picks a free one)");
+            }
+        }
+    }
+
+    /// <summary>Why starting the server failed to bind its address, or null for any other failure (a bug: exit 2).</summary>
+    private static string? BindFailure(Exception e) => e switch
+    {
+        Microsoft.AspNetCore.Connections.AddressInUseException => "address already in use",
+        IOException io when io.Message.StartsWith("Failed to bind", StringComparison.Ordinal) => io.InnerException?.Message ?? io.Message,
+        System.Net.Sockets.SocketException s => s.Message,
+        _ => null,
+    };
 }

@@ -48,6 +48,19 @@ public static class TrainCommand
 
         cmd.SetAction(r =>
         {
+            // Every flag is checked before the data set is loaded and before any UIL or encoding work.
+            ds.Validate(r);
+            FlagChecks.AtLeast(r, threads, 1);
+            FlagChecks.AtLeast(r, epochs, 1);
+            FlagChecks.AtLeast(r, batchSize, 1);
+            FlagChecks.InRange(r, lr, 0, double.PositiveInfinity, minOpen: true);
+            FlagChecks.AtLeast(r, historyLength, 1, "L");
+            FlagChecks.AtLeast(r, maxPartitions, 1, "P");
+            if (r.GetValue(liber))
+            {
+                chain.Validate(r);
+            }
+
             int seed = r.GetValue(ds.Seed);
             var options = new RunOptions
             {
@@ -59,18 +72,19 @@ public static class TrainCommand
                 MaxPartitions = r.GetValue(maxPartitions),
                 CheckpointDirectory = r.GetValue(checkpoint),
             };
-            if (options.Threads < 1)
-            {
-                throw new ArgumentException($"--threads must be >= 1, got {options.Threads}");
-            }
-
             bool asJson = r.GetValue(json);
             var dataset = ds.Load(r);
             using LlmBackend? backend = r.GetValue(liber) ? chain.Llm.CreateBackend(r) : null;
+            ChainSettings? settings = backend is null ? null : ChainSettings.FromFlags(r, chain, dataset.Kind);
+            if (settings is not null)
+            {
+                options = options with { Liber = settings.ToSetup(backend!.Backend, options.MaxPartitions, options.FusionVariant) };
+            }
+
             CommandIo progress = asJson ? io with { Output = io.Error } : io;
             RunOutcome outcome = ConsoleProgress.Run(progress, $"{options.Backbone}{(backend is null ? "" : "+liber")}", options.Training.Epochs, step =>
             {
-                using LiberVectorSource? source = backend is null ? null : chain.CreateSource(r, dataset, options.FusionVariant, backend, step.Log);
+                using LiberVectorSource? source = backend is null ? null : chain.CreateSource(r, settings!, options.FusionVariant, backend, step.Log);
                 return TrainingRun.Execute(dataset, options, source, e => step.Report(e.Epoch, string.Create(
                     CultureInfo.InvariantCulture,
                     $"epoch {e.Epoch}: loss {e.TrainLoss:F4}, valid AUC {e.Valid.Auc:F4} logloss {e.Valid.LogLoss:F4} GAUC {e.Valid.Gauc:F4}, {e.SamplesPerSecond:N0} samples/s")));

@@ -43,7 +43,9 @@ public sealed record ExperimentFile
     };
 
     /// <summary>Reads and validates a file; errors name the file, the JSON path and the line.</summary>
-    public static ExperimentFile Load(string path)
+    /// <param name="path">The experiment file.</param>
+    /// <param name="checkFiles">Also require the data set's folder and mapping file to exist (before running; listing a grid elsewhere needs no data).</param>
+    public static ExperimentFile Load(string path, bool checkFiles = false)
     {
         if (!File.Exists(path))
         {
@@ -67,64 +69,22 @@ public sealed record ExperimentFile
             throw new ArgumentException($"{path}: the file holds null, not an experiment");
         }
 
-        file.Validate(path);
+        file.Validate(path, checkFiles);
         return file;
     }
 
-    /// <summary>Checks the values that JSON types cannot.</summary>
-    public void Validate(string path)
+    /// <summary>Checks the values that JSON types cannot (see <see cref="ExperimentChecks"/>): every problem of every cell, before any runs.</summary>
+    public void Validate(string path, bool checkFiles = false)
     {
-        void Fail(string key, string problem) => throw new ArgumentException($"{path} at $.{key}: {problem}");
-        if (string.IsNullOrWhiteSpace(Name) || Name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || Name.Contains(' ', StringComparison.Ordinal))
+        IReadOnlyList<string> problems = ExperimentChecks.Problems(this, checkFiles);
+        if (problems.Count == 1)
         {
-            Fail("name", $"'{Name}' must be a non-empty folder name without spaces");
+            throw new ArgumentException($"{path} at {problems[0]}; nothing was run");
         }
 
-        if (Grid.Backbones.Count == 0)
+        if (problems.Count > 1)
         {
-            Fail("grid.backbones", "needs at least one backbone");
-        }
-
-        if (Grid.Seeds.Count == 0)
-        {
-            Fail("grid.seeds", "needs at least one seed");
-        }
-
-        if (Grid.Liber.Count == 0)
-        {
-            Fail("grid.liber", "needs true, false or both");
-        }
-
-        if (Grid.Liber.Contains(true) && (Grid.Fusions.Count == 0 || Grid.Policies.Count == 0 || Grid.Modes.Count == 0))
-        {
-            Fail("grid", "with liber true, fusions, policies and modes each need at least one value");
-        }
-
-        foreach (string m in Grid.Modes)
-        {
-            if (m is not ("one-call" or "two-call"))
-            {
-                Fail("grid.modes", $"'{m}' is not one-call or two-call");
-            }
-        }
-
-        if (Training.Threads < 1 || Training.Epochs < 1 || Training.BatchSize < 1 || Training.LearningRate <= 0)
-        {
-            Fail("training", "threads, epochs and batch_size must be >= 1 and lr > 0");
-        }
-
-        if (Grid.Training is { Count: 0 })
-        {
-            Fail("grid.training", "needs at least one variant when given");
-        }
-
-        for (int i = 0; i < (Grid.Training?.Count ?? 0); i++)
-        {
-            TrainingSpec t = Grid.Training![i].Apply(Training);
-            if (t.LearningRate <= 0 || t.WeightDecay < 0 || t.Dropout is < 0 or >= 1)
-            {
-                Fail($"grid.training[{i}]", $"lr must be > 0, weight_decay >= 0 and dropout in [0, 1); got lr {t.LearningRate}, weight_decay {t.WeightDecay}, dropout {t.Dropout}");
-            }
+            throw new ArgumentException($"{path}: {problems.Count} problems, nothing was run:{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", problems));
         }
     }
 }

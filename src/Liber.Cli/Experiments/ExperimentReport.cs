@@ -161,7 +161,7 @@ public static class ExperimentReport
                 double[] weights = [.. a.GetProperty("weights").EnumerateArray().Select(x => x.GetDouble())];
                 string[] labels = [.. a.GetProperty("partitions").EnumerateArray().Select(x => $"p{x.GetInt32()}")];
                 string attentionChart = $"attention-{Slug(byData.Key)}.png";
-                AttentionChart(weights, labels, Path.Combine(outDir, attentionChart), $"UIF attention, user {a.GetProperty("user").GetInt32()} at index {a.GetProperty("index").GetInt32()} ({withAttention.Spec.Label()})");
+                AttentionChart(weights, labels, Path.Combine(outDir, attentionChart), $"UIF attention, user {(a.TryGetProperty("user_id", out JsonElement id) ? id.GetString() : a.GetProperty("user").GetInt32().ToString(inv))} at index {a.GetProperty("index").GetInt32()} ({withAttention.Spec.Label()})");
                 md.AppendLine(inv, $"UIF attention of one test sample over its visible partitions (run {withAttention.Spec.Label()}, target {a.GetProperty("target").GetString()}):").AppendLine();
                 md.AppendLine(inv, $"![attention over partitions]({attentionChart})").AppendLine();
             }

@@ -7,7 +7,7 @@ using Liber.Models.Features;
 namespace Liber.Cli.Pipeline;
 
 /// <summary>One test sample's UIF attention over the partitions it may see (for reports).</summary>
-/// <param name="User">Dense user id.</param>
+/// <param name="User">Dense user id (joins with partitions and samples; people read <see cref="UserId"/>).</param>
 /// <param name="Index">The sample's index in the user's stream.</param>
 /// <param name="Target">The target item, readable.</param>
 /// <param name="Partitions">The visible partitions' numbers, oldest first.</param>
@@ -19,6 +19,11 @@ public sealed record AttentionProbe(
     [property: JsonPropertyName("partitions")] IReadOnlyList<int> Partitions,
     [property: JsonPropertyName("weights")] IReadOnlyList<float> Weights)
 {
+    /// <summary>The data set's own id of the user (null in results written before it was recorded).</summary>
+    [JsonPropertyName("user_id")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? UserId { get; init; }
+
     /// <summary>The test sample whose user sees the most partitions (up to 8; ties: the earliest), with its weights; null without fusion.</summary>
     public static AttentionProbe? Pick(CtrModel model, Collator collator, SampleSet samples, PartitionSet set)
     {
@@ -52,6 +57,6 @@ public sealed record AttentionProbe(
         }
 
         var item = samples.Streams.Dataset.Catalog[samples.Streams.Items[row]];
-        return new AttentionProbe(u, i, $"{item.Title} ({string.Join(", ", item.Categories)})", numbers, w[..n]);
+        return new AttentionProbe(u, i, $"{item.Title} [item {item.ExternalId}] ({string.Join(", ", item.Categories)})", numbers, w[..n]) { UserId = samples.Streams.Dataset.Users.External(u) };
     }
 }

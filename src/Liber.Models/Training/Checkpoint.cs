@@ -12,6 +12,32 @@ public sealed record CheckpointConfig
 
     /// <summary>The training options of the run, when it was trained.</summary>
     [JsonPropertyName("training")] public TrainOptions? Training { get; init; }
+
+    /// <summary>The data set and LIBER setup it was trained under; null in checkpoints written before it was recorded.</summary>
+    [JsonPropertyName("setup")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public CheckpointSetup? Setup { get; init; }
+}
+
+/// <summary>A checkpoint folder that cannot be loaded (truncated or corrupt file, weights that do not fit the config): a user error naming the file and the fix.</summary>
+public sealed class CheckpointException : Exception
+{
+    /// <summary>Creates the error.</summary>
+    public CheckpointException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the error with its cause.</summary>
+    public CheckpointException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+
+    /// <summary>Creates an error without a message (for serializers).</summary>
+    public CheckpointException()
+    {
+    }
 }
 
 /// <summary>
@@ -40,17 +66,19 @@ public static class Checkpoint
     };
 
     /// <summary>Writes a checkpoint into <paramref name="directory"/> (created if needed).</summary>
-    public static void Save(string directory, CtrModel model, TrainOptions? training = null)
+    public static void Save(string directory, CtrModel model, TrainOptions? training = null, CheckpointSetup? setup = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         Directory.CreateDirectory(directory);
         model.save(Path.Combine(directory, WeightsFile));
-        var config = new CheckpointConfig { Model = model.Config, Training = training };
+        var config = new CheckpointConfig { Model = model.Config, Training = training, Setup = setup };
         File.WriteAllText(Path.Combine(directory, ConfigFile), JsonSerializer.Serialize(config, Json));
         model.Map.Save(Path.Combine(directory, FeatureMapFile));
     }
 
     /// <summary>Reloads a checkpoint's model (on the CPU, in eval mode) and its config.</summary>
+    /// <exception cref="FileNotFoundException">A file of the checkpoint is missing.</exception>
+    /// <exception cref="CheckpointException">A file is corrupt or truncated, or the weights do not fit the config; the message names the file and the fix.</exception>
     public static (CtrModel Model, CheckpointConfig Config) Load(string directory)
     {
         string configPath = Path.Combine(directory, ConfigFile);
@@ -58,25 +86,77 @@ public static class Checkpoint
         {
             if (!File.Exists(Path.Combine(directory, f)))
             {
-                throw new FileNotFoundException($"checkpoint {directory} has no {f}", Path.Combine(directory, f));
+                throw new FileNotFoundException($"checkpoint {directory} has no {f}: give the folder that liber train --checkpoint wrote", Path.Combine(directory, f));
             }
         }
 
-        CheckpointConfig config;
+        CheckpointConfig config = ReadConfig(directory);
+        string mapPath = Path.Combine(directory, FeatureMapFile);
+        FeatureMap map;
         try
         {
-            config = JsonSerializer.Deserialize<CheckpointConfig>(File.ReadAllText(configPath), Json)
-                ?? throw new InvalidDataException($"{configPath}: empty config");
+            map = FeatureMap.Load(mapPath);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidDataException or IOException or ArgumentException or FormatException)
         {
-            throw new InvalidDataException($"{configPath}: not a valid checkpoint config: {e.Message}", e);
+            string what = e.Message.StartsWith(mapPath, StringComparison.Ordinal) ? FirstLine(e.Message) : $"{mapPath}: not a valid feature map ({FirstLine(e.Message)})";
+            throw new CheckpointException($"{what}; {Fix}", e);
         }
 
-        FeatureMap map = FeatureMap.Load(Path.Combine(directory, FeatureMapFile));
-        var model = new CtrModel(map, config.Model);
-        model.load(Path.Combine(directory, WeightsFile));
+        CtrModel model;
+        try
+        {
+            model = new CtrModel(map, config.Model);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException($"{configPath}: the model config does not fit {FeatureMapFile} ({FirstLine(e.Message)}); {Fix}", e);
+        }
+
+        string weightsPath = Path.Combine(directory, WeightsFile);
+        try
+        {
+            model.load(weightsPath);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // TorchSharp reads the state dict with a BinaryReader: a truncated file ends in EndOfStreamException, a file
+            // of another model in ArgumentException (mismatched shapes or names); either way the folder cannot be used.
+            model.Dispose();
+            string what = e is EndOfStreamException || new FileInfo(weightsPath).Length == 0
+                ? "truncated or corrupt"
+                : $"does not fit {ConfigFile} and {FeatureMapFile} ({FirstLine(e.Message)})";
+            throw new CheckpointException($"{weightsPath}: weights {what}; {Fix}", e);
+        }
+
         model.eval();
         return (model, config);
     }
+
+    /// <summary>Reads config.json of a checkpoint alone (model config, training options, recorded setup).</summary>
+    /// <exception cref="FileNotFoundException">The file is missing.</exception>
+    /// <exception cref="CheckpointException">The file is not a valid checkpoint config; the message names it and the fix.</exception>
+    public static CheckpointConfig ReadConfig(string directory)
+    {
+        string configPath = Path.Combine(directory, ConfigFile);
+        if (!File.Exists(configPath))
+        {
+            throw new FileNotFoundException($"checkpoint {directory} has no {ConfigFile}: give the folder that liber train --checkpoint wrote", configPath);
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<CheckpointConfig>(File.ReadAllText(configPath), Json)
+                ?? throw new CheckpointException($"{configPath}: holds null, not a checkpoint config; {Fix}");
+        }
+        catch (JsonException e)
+        {
+            string where = e.LineNumber is long l ? $" (line {l + 1}{(e.Path is null ? "" : $", {e.Path}")})" : "";
+            throw new CheckpointException($"{configPath}: not a valid checkpoint config{where}: {e.Message.Split(" Path:")[0].TrimEnd().TrimEnd('.')}; {Fix}", e);
+        }
+    }
+
+    private const string Fix = "retrain with liber train --checkpoint, or copy the checkpoint folder again";
+
+    private static string FirstLine(string message) => message.Split('\n')[0].Trim();
 }

@@ -37,10 +37,21 @@ public sealed record TrainOptions
     /// <summary>Validates the options.</summary>
     public void Validate()
     {
-        if (Epochs < 1 || Patience < 1 || BatchSize < 1 || EvalBatchSize < 1 || !(LearningRate > 0) || WeightDecay < 0)
+        // Each check names the one option that is wrong, its value and its range.
+        static void Require(bool ok, string name, object value, string range)
         {
-            throw new ArgumentException($"training options out of range: epochs {Epochs}, patience {Patience}, batch size {BatchSize}, eval batch size {EvalBatchSize}, lr {LearningRate}, weight decay {WeightDecay}");
+            if (!ok)
+            {
+                throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"training option {name} {value}: out of range; it must be {range}"));
+            }
         }
+
+        Require(Epochs >= 1, "epochs", Epochs, ">= 1");
+        Require(Patience >= 1, "patience", Patience, ">= 1");
+        Require(BatchSize >= 1, "batch_size", BatchSize, ">= 1");
+        Require(EvalBatchSize >= 1, "eval_batch_size", EvalBatchSize, ">= 1");
+        Require(LearningRate > 0, "lr", LearningRate, "> 0");
+        Require(WeightDecay >= 0, "weight_decay", WeightDecay, ">= 0");
     }
 }
 

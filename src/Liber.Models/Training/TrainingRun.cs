@@ -33,6 +33,9 @@ public sealed record RunOptions
 
     /// <summary>Checkpoint folder, or null for none.</summary>
     public string? CheckpointDirectory { get; init; }
+
+    /// <summary>LIBER's chain as configured (recorded in the checkpoint beside the data set's sample settings), or null without LIBER.</summary>
+    public LiberSetup? Liber { get; init; }
 }
 
 /// <summary>The outcome of <see cref="TrainingRun.Execute"/>.</summary>
@@ -82,7 +85,12 @@ public static class TrainingRun
         TrainResult result = Trainer.Fit(model, collator, options.Training, progress);
         if (options.CheckpointDirectory is string dir)
         {
-            Checkpoint.Save(dir, model, options.Training);
+            var setup = new CheckpointSetup
+            {
+                Dataset = new DatasetSetup { Kind = dataset.Kind, Threshold = samples.Threshold, MinHistory = options.Samples.MinHistory, HistoryLength = options.Samples.HistoryLength },
+                Liber = fusion is null ? null : options.Liber,
+            };
+            Checkpoint.Save(dir, model, options.Training, setup);
             Serving.CheckpointVocabulary.Build(tables, dataset).Save(Path.Combine(dir, Checkpoint.VocabularyFile));
         }
 
