@@ -32,6 +32,7 @@ public static class LiberCommand
         root.Subcommands.Add(EncodeCommand.Create(io));
         root.Subcommands.Add(LearnCommand.Create(io));
         root.Subcommands.Add(ServeCommand.Create(io));
+        root.Subcommands.Add(CompletionCommand.Create(io));
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0 && !args.Any(a => a is "--help" or "-h" or "-?"))
         {
