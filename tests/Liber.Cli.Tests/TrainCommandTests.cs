@@ -121,4 +121,31 @@ public sealed class TrainCommandTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void The_gbdt_peer_trains_with_the_same_json_and_refuses_liber_and_checkpoints()
+    {
+        var (code, output, error) = Train("--backbone", "gbdt", "--json");
+        Assert.True(code == 0, error);
+        JsonElement j = JsonDocument.Parse(output).RootElement;
+        Assert.Equal("gbdt", j.GetProperty("backbone").GetString());
+        Assert.InRange(j.GetProperty("test").GetProperty("auc").GetDouble(), 0, 1);
+        Assert.InRange(j.GetProperty("valid").GetProperty("auc").GetDouble(), 0, 1);
+        Assert.Equal(j.GetProperty("seed").GetInt64(), j.GetProperty("gbdt").GetProperty("seed").GetInt32());
+        Assert.True(j.GetProperty("epochs").GetInt32() >= 1, "trees trained");
+
+        // Lifelong buckets under valid and test, for every backbone's output.
+        JsonElement buckets = j.GetProperty("test").GetProperty("buckets");
+        Assert.Equal(["0-49", "50-199", "200-999", "1000+"], buckets.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(j.GetProperty("test").GetProperty("samples").GetInt32(), buckets.EnumerateObject().Sum(p => p.Value.GetProperty("samples").GetInt32()));
+
+        foreach (string flag in new[] { "--liber", "--checkpoint" })
+        {
+            string[] extra = flag == "--liber" ? [flag] : [flag, Path.Combine(Path.GetTempPath(), "liber-no-ckpt")];
+            var refused = Train(["--backbone", "gbdt", .. extra]);
+            Assert.Equal(1, refused.Code);
+            Assert.Contains($"--backbone gbdt {flag}", refused.Err, StringComparison.Ordinal);
+            Assert.Single(refused.Err.Trim().Split('\n'));
+        }
+    }
 }

@@ -26,8 +26,8 @@ public static class TrainCommand
         ds.AddTo(cmd);
         var chain = new LiberChainOptions();
         chain.AddTo(cmd);
-        var backbone = new Option<string>("--backbone", "-b") { Description = "backbone: " + string.Join(", ", BackboneCatalog.All.Select(b => $"{b.Name} ({b.Description})")), Required = true };
-        backbone.AcceptOnlyFromAmong([.. BackboneCatalog.Names]);
+        var backbone = new Option<string>("--backbone", "-b") { Description = "backbone: " + string.Join(", ", BackboneCatalog.All.Select(b => $"{b.Name} ({b.Description})")) + ", gbdt (the gradient-boosted-trees peer: LightGBM over point-in-time statistics, short-term statistics and categorical fields; no LIBER, no checkpoint)", Required = true };
+        backbone.AcceptOnlyFromAmong([.. TrainingRun.Backbones]);
         var threads = new Option<int>("--threads") { Description = "intra-op threads (1: bit-identical runs)", DefaultValueFactory = _ => 1 };
         var epochs = new Option<int>("--epochs") { Description = "most epochs (early stopping, patience 2, on validation AUC)", DefaultValueFactory = _ => 10 };
         var batchSize = new Option<int>("--batch-size") { Description = "training batch size", DefaultValueFactory = _ => 256 };
@@ -59,6 +59,13 @@ public static class TrainCommand
             if (r.GetValue(liber))
             {
                 chain.Validate(r);
+            }
+
+            if (r.GetValue(backbone) == global::Liber.Models.Gbdt.GbdtPeer.Name && (r.GetValue(liber) || r.GetValue(checkpoint) is not null))
+            {
+                throw new ArgumentException(r.GetValue(liber)
+                    ? "--backbone gbdt --liber: the gbdt peer has no LIBER fusion; drop --liber (LIBER fuses into din, dien, deepfm, dcnv2, autoint, din-long, sim)"
+                    : "--backbone gbdt --checkpoint: the gbdt peer writes no checkpoint (evaluate and serve score the neural backbones); drop --checkpoint");
             }
 
             int seed = r.GetValue(ds.Seed);
@@ -112,8 +119,16 @@ public sealed record SplitReport(
     [property: JsonPropertyName("gauc")] double? Gauc,
     [property: JsonPropertyName("samples")] int Samples)
 {
+    /// <summary>The same metrics by the user's earlier events (lifelong buckets: 0-49, 50-199, 200-999, 1000+), or null.</summary>
+    [JsonPropertyName("buckets")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, SplitReport>? Buckets { get; init; }
+
     /// <summary>From metrics, NaN as null.</summary>
-    public static SplitReport Of(SplitMetrics m) => new(Finite(m.Auc), Finite(m.LogLoss), Finite(m.Gauc), m.Samples);
+    public static SplitReport Of(SplitMetrics m) => new(Finite(m.Auc), Finite(m.LogLoss), Finite(m.Gauc), m.Samples)
+    {
+        Buckets = m.Buckets?.ToDictionary(b => b.Bucket, b => Of(b.Metrics)),
+    };
 
     private static double? Finite(double x) => double.IsFinite(x) ? Math.Round(x, 6) : null;
 }
@@ -163,6 +178,11 @@ public sealed record TrainReport
     /// <summary>The resolved model config.</summary>
     [JsonPropertyName("config")] public required ModelConfig Config { get; init; }
 
+    /// <summary>The GBDT peer's options when the backbone is gbdt, else null.</summary>
+    [JsonPropertyName("gbdt")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public global::Liber.Models.Gbdt.GbdtOptions? Gbdt { get; init; }
+
     /// <summary>LIBER's vector source and its LLM/encoder accounting, or null.</summary>
     [JsonPropertyName("liber")] public IReadOnlyDictionary<string, object>? Liber { get; init; }
 
@@ -187,6 +207,7 @@ public sealed record TrainReport
         Seconds = Math.Round(o.Seconds, 3),
         Samples = new Dictionary<string, int> { ["train"] = o.Samples.TrainCount, ["valid"] = o.Samples.ValidCount, ["test"] = o.Samples.TestCount },
         Config = o.Config,
+        Gbdt = o.Config.Backbone == global::Liber.Models.Gbdt.GbdtPeer.Name ? options.Gbdt with { Seed = unchecked((int)options.Training.Seed), Threads = options.Threads } : null,
         Liber = o.Liber is { } l ? new Dictionary<string, object> { ["source"] = l.Name, ["accounting"] = l.Accounting } : null,
     };
 }

@@ -6,6 +6,7 @@ using Liber.Interests.Prompts;
 using Liber.Knowledge.Encoders;
 using Liber.Models.Backbones;
 using Liber.Models.Fusion;
+using Liber.Models.Training;
 
 namespace Liber.Cli.Experiments;
 
@@ -48,14 +49,18 @@ public static class ExperimentChecks
         GridSpec g = f.Grid;
         if (g.Backbones.Count == 0)
         {
-            Bad("grid.backbones", $"needs at least one backbone; accepted: {List(BackboneCatalog.Names)}");
+            Bad("grid.backbones", $"needs at least one backbone; accepted: {List(TrainingRun.Backbones)}");
         }
 
         for (int i = 0; i < g.Backbones.Count; i++)
         {
-            if (!BackboneCatalog.Names.Contains(g.Backbones[i]))
+            if (!TrainingRun.Backbones.Contains(g.Backbones[i]))
             {
-                Bad($"grid.backbones[{i}]", $"'{g.Backbones[i]}' is not a backbone; accepted: {List(BackboneCatalog.Names)}");
+                Bad($"grid.backbones[{i}]", $"'{g.Backbones[i]}' is not a backbone; accepted: {List(TrainingRun.Backbones)}");
+            }
+            else if (g.Backbones[i] == global::Liber.Models.Gbdt.GbdtPeer.Name && g.Liber.Contains(true))
+            {
+                Bad($"grid.backbones[{i}]", "'gbdt' has no LIBER fusion but grid.liber holds true; put the gbdt peer in an experiment with \"liber\": [false]");
             }
         }
 

@@ -35,7 +35,7 @@ public sealed class TrainingExecutor(Func<RunSpec, TextWriter, IPartitionVectorS
             FusionVariant = spec.Liber?.Fusion ?? "attention",
             MaxPartitions = spec.Liber?.Settings.MaxPartitions ?? 32,
         };
-        BackboneCatalog.Get(spec.Backbone);
+        TrainingRun.CheckBackbone(spec.Backbone);
         IPartitionVectorSource? source = spec.Liber is null ? null : liberSource(spec, log);
         using IDisposable? owned = source as IDisposable;
         Pipeline.AttentionProbe? attention = null;

@@ -64,6 +64,9 @@ public sealed record GbdtOptions
 /// </summary>
 public sealed class GbdtPeer : IDisposable
 {
+    /// <summary>The peer's name where a backbone name is expected (<c>liber train --backbone gbdt</c>).</summary>
+    public const string Name = "gbdt";
+
     /// <summary>File name of a saved model in a checkpoint folder.</summary>
     public const string ModelFile = "gbdt.zip";
 

@@ -36,6 +36,9 @@ public sealed record RunOptions
 
     /// <summary>LIBER's chain as configured (recorded in the checkpoint beside the data set's sample settings), or null without LIBER.</summary>
     public LiberSetup? Liber { get; init; }
+
+    /// <summary>Options of the GBDT peer (backbone <c>gbdt</c>); its seed is <see cref="TrainOptions.Seed"/> and its threads <see cref="Threads"/>.</summary>
+    public Gbdt.GbdtOptions Gbdt { get; init; } = new();
 }
 
 /// <summary>The outcome of <see cref="TrainingRun.Execute"/>.</summary>
@@ -49,6 +52,18 @@ public sealed record RunOutcome(TrainResult Result, ModelConfig Config, SampleSe
 /// <summary>One training run over a loaded data set: samples -> features -> (LIBER vectors) -> model -> trainer -> checkpoint.</summary>
 public static class TrainingRun
 {
+    /// <summary>Every name <see cref="Execute"/> trains: the catalog's neural backbones and the GBDT peer.</summary>
+    public static IReadOnlyList<string> Backbones { get; } = [.. BackboneCatalog.Names, Gbdt.GbdtPeer.Name];
+
+    /// <summary>Throws a user error naming the accepted names when <paramref name="name"/> is not one of <see cref="Backbones"/>.</summary>
+    public static void CheckBackbone(string name)
+    {
+        if (name != Gbdt.GbdtPeer.Name)
+        {
+            BackboneCatalog.Get(name);
+        }
+    }
+
     /// <summary>Runs it; <paramref name="liber"/> adds LIBER's fusion with vectors from the source.</summary>
     /// <param name="dataset">The data set.</param>
     /// <param name="options">The run's options.</param>
@@ -63,7 +78,15 @@ public static class TrainingRun
         options.Options.Validate();
         options.Training.Validate();
         Devices.Resolve(options.Training.Device);
-        BackboneCatalog.Get(options.Backbone);
+        CheckBackbone(options.Backbone);
+        bool gbdt = options.Backbone == Gbdt.GbdtPeer.Name;
+        if (gbdt && (liber is not null || options.CheckpointDirectory is not null))
+        {
+            throw new ArgumentException(liber is not null
+                ? "the gbdt peer has no LIBER fusion: drop --liber (LIBER fuses into the neural backbones)"
+                : "the gbdt peer writes no checkpoint (evaluate and serve score the neural backbones): drop --checkpoint");
+        }
+
         SampleSet samples = SampleSet.Build(UserStreams.Build(dataset), options.Samples);
         if (samples.TrainCount == 0 || samples.ValidCount == 0 || samples.TestCount == 0)
         {
@@ -71,6 +94,15 @@ public static class TrainingRun
         }
 
         FeatureTables tables = FeatureTables.Build(samples, options.MaxPartitions);
+        if (gbdt)
+        {
+            var features = new Gbdt.GbdtFeatures(samples, PointInTimeStats.Compute(samples.Streams, samples.Threshold), tables);
+            (Gbdt.GbdtPeer peer, TrainResult trees) = Gbdt.GbdtPeer.Fit(samples, features, options.Gbdt with { Seed = unchecked((int)options.Training.Seed), Threads = options.Threads });
+            peer.Dispose();
+            progress?.Invoke(trees.History[^1]);
+            return new RunOutcome(trees, new ModelConfig { Backbone = Gbdt.GbdtPeer.Name, Options = options.Options }, samples, null, sw.Elapsed.TotalSeconds);
+        }
+
         using PartitionVectors? vectors = liber?.Build(samples);
         FusionOptions? fusion = vectors is null ? null : new FusionOptions
         {
