@@ -32,6 +32,7 @@ public static class LiberCommand
         root.Subcommands.Add(EncodeCommand.Create(io));
         root.Subcommands.Add(LearnCommand.Create(io));
         root.Subcommands.Add(ServeCommand.Create(io));
+        root.Subcommands.Add(StoreCommand.Create(io));
         ParseResult parsed = root.Parse(args);
         try
         {
@@ -50,7 +51,7 @@ public static class LiberCommand
     }
 
     private static bool IsUserError(Exception e) =>
-        e is DataFormatException or ArgumentException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException;
+        e is DataFormatException or Liber.Core.Storage.StoreException or ArgumentException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException;
 }
 
 /// <summary>The output streams a command writes to.</summary>

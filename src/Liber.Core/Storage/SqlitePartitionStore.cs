@@ -53,16 +53,20 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
     private const int EventBytes = 24;
     private const int LogRowsPerStatement = 256;
     private const int MaxGroup = 32;
+    private const int Corrupt = 11;
+    private const int NotADatabase = 26;
 
     private readonly object _gate = new();
     private readonly SqliteConnection _db;
+    private readonly StoreLock _owner;
+    private readonly string _name;
     private readonly IPartitionPolicy _policy;
     private readonly PartitionCaps _caps;
     private ItemFeatures _features;
     private readonly SqliteStoreOptions _options;
     private readonly Dictionary<int, UserPartitioner> _engines = [];
     private readonly HashSet<int> _dirty = [];
-    private readonly Dictionary<long, int> _applied = [];
+    private readonly Dictionary<long, AppliedId> _applied = [];
     private readonly SqliteCommand _loadUser;
     private readonly SqliteCommand _saveUser;
     private readonly SqliteCommand _insertPartition;
@@ -73,10 +77,12 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
     private long _lastSeq;
     private long _sinceCheckpoint;
 
-    private SqlitePartitionStore(string path, SqliteConnection db, IPartitionPolicy policy, PartitionCaps caps, string tokenizer, SqliteStoreOptions options, bool catalog)
+    private SqlitePartitionStore(string name, string path, SqliteConnection db, StoreLock owner, IPartitionPolicy policy, PartitionCaps caps, string tokenizer, SqliteStoreOptions options, bool catalog)
     {
         Path = path;
+        _name = name;
         _db = db;
+        _owner = owner;
         _policy = policy;
         _caps = caps;
         _features = null!; // set by OpenCore before any use
@@ -132,15 +138,26 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
             throw new DirectoryNotFoundException($"store {path}: folder {dir} does not exist");
         }
 
+        bool lockExisted = File.Exists(StoreLock.LockPath(full));
+        StoreLock owner = StoreLock.Acquire(path, full);
         var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
         SqlitePartitionStore? store = null;
         try
         {
             db.Open();
-            Execute(db, "PRAGMA journal_mode=WAL");
-            Execute(db, options.Durability == Durability.Full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-            Execute(db, "PRAGMA busy_timeout=5000");
-            Execute(db, "PRAGMA wal_autocheckpoint=16384");
+            try
+            {
+                Execute(db, "PRAGMA journal_mode=WAL");
+                Execute(db, options.Durability == Durability.Full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+                Execute(db, "PRAGMA busy_timeout=5000");
+                Execute(db, "PRAGMA wal_autocheckpoint=16384");
+                CheckIsLiberStore(db, path);
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode is NotADatabase or Corrupt)
+            {
+                throw new StoreException(StoreProblem.NotAStore, $"store {path} is not a Liber store ({(e.SqliteErrorCode == NotADatabase ? "not an SQLite database" : "a damaged SQLite database")}): give a new file name or an existing store", e);
+            }
+
             using (SqliteTransaction tx = db.BeginTransaction())
             {
                 Execute(db, """
@@ -157,10 +174,11 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
                 CheckSchema(db, tx, path);
                 CreateServingTables(db, tx);
                 CheckOrSet(db, tx, path, "policy", Describe(policy, caps, tokenizer));
+                SetMeta(db, tx, "owner", owner.Owner);
                 tx.Commit();
             }
 
-            store = new SqlitePartitionStore(full, db, policy, caps, tokenizer, options, catalog);
+            store = new SqlitePartitionStore(path, full, db, owner, policy, caps, tokenizer, options, catalog);
             store.LoadServingState();
             store._features = features(store);
             store.Recover();
@@ -175,6 +193,13 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
             }
 
             db.Dispose();
+            owner.Dispose();
+            if (!lockExisted && store is null)
+            {
+                // A mistaken --store (a text file, a bad folder) leaves no lock file behind.
+                File.Delete(StoreLock.LockPath(full));
+            }
+
             throw;
         }
     }
@@ -251,7 +276,8 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
     private AppendResult[] ApplyGroup(List<IReadOnlyList<StoreEvent>> batches)
     {
         var results = new AppendResult[batches.Count];
-        var fresh = new Dictionary<long, int>();
+        var fresh = new Dictionary<long, StoreEvent>();
+        var unnamed = new List<(List<RejectedEvent> List, int At, StoreEvent E)>();
         var logRows = new List<(StoreEvent E, bool Late)>();
         var touched = new HashSet<int>();
         using SqliteTransaction tx = _db.BeginTransaction();
@@ -263,6 +289,7 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
             {
                 IReadOnlyList<StoreEvent> events = batches[b];
                 var rejected = new List<RejectedEvent>();
+                var conflicts = new List<RejectedEvent>();
                 var closed = new List<Partition>();
                 int duplicates = 0, applied = 0;
                 for (int i = 0; i < events.Count; i++)
@@ -276,15 +303,31 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
                         continue;
                     }
 
-                    if (_applied.TryGetValue(e.EventId, out int owner) || fresh.TryGetValue(e.EventId, out owner))
+                    if (fresh.TryGetValue(e.EventId, out StoreEvent earlier))
                     {
-                        if (owner == e.User)
+                        if (SameContent(earlier, e))
                         {
                             duplicates++;
                         }
                         else
                         {
-                            rejected.Add(new RejectedEvent(i, e.EventId, $"event id {e.EventId} was already applied for user {UserLabel(owner)}, not user {UserLabel(e.User)}"));
+                            conflicts.Add(new RejectedEvent(i, e.EventId, ConflictReason(earlier, e)));
+                        }
+
+                        continue;
+                    }
+
+                    if (_applied.TryGetValue(e.EventId, out AppliedId known))
+                    {
+                        if (known.Matches(e))
+                        {
+                            duplicates++;
+                        }
+                        else
+                        {
+                            // The first content is in the log only: named for the whole group by one query below.
+                            unnamed.Add((conflicts, conflicts.Count, e));
+                            conflicts.Add(new RejectedEvent(i, e.EventId, string.Empty));
                         }
 
                         continue;
@@ -313,14 +356,15 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
                         closed.Add(p);
                     }
 
-                    fresh[e.EventId] = e.User;
+                    fresh[e.EventId] = e;
                     logRows.Add((e, late));
                     applied++;
                 }
 
-                results[b] = new AppendResult { Applied = applied, Duplicates = duplicates, Rejected = rejected, Closed = closed };
+                results[b] = new AppendResult { Applied = applied, Duplicates = duplicates, Conflicts = conflicts, Rejected = rejected, Closed = closed };
             }
 
+            NameConflicts(unnamed, tx);
             InsertLog(logRows);
             tx.Commit();
         }
@@ -334,9 +378,9 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
 
         Enlist(null);
         _unsavedUsers.Clear();
-        foreach ((long id, int user) in fresh)
+        foreach ((long id, StoreEvent e) in fresh)
         {
-            _applied[id] = user;
+            _applied[id] = AppliedId.Of(e);
         }
 
         _lastSeq += logRows.Count;
@@ -517,6 +561,7 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
             DisposeCommands();
             _db.Dispose();
             DisposeServing();
+            _owner.Dispose();
         }
     }
 
@@ -548,6 +593,7 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
                 DisposeCommands();
                 _db.Dispose();
                 DisposeServing();
+                _owner.Dispose();
             }
         }
     }
@@ -667,68 +713,6 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
         foreach (SqliteCommand c in Commands())
         {
             c.Transaction = tx;
-        }
-    }
-
-    /// <summary>
-    /// Rebuilds the in-memory state from the file: applied ids from the log, engines from the snapshots of the last
-    /// checkpoint, then the log after that checkpoint replayed through the engines. Every partition the replay closes
-    /// must already be in the store with the same content hash (it was committed with the events that closed it).
-    /// </summary>
-    private void Recover()
-    {
-        _engines.Clear();
-        _dirty.Clear();
-        _applied.Clear();
-        long checkpoint = long.Parse(GetMeta(_db, null, "checkpoint_seq") ?? "0", CultureInfo.InvariantCulture);
-        long replayed = 0;
-        using (SqliteCommand c = _db.CreateCommand())
-        {
-            c.CommandText = "SELECT seq, event_id, user, item, ts, rating, late FROM log ORDER BY seq";
-            using SqliteDataReader r = c.ExecuteReader();
-            while (r.Read())
-            {
-                long seq = r.GetInt64(0);
-                int user = checked((int)r.GetInt64(2));
-                _applied[r.GetInt64(1)] = user;
-                _lastSeq = seq;
-                if (seq <= checkpoint)
-                {
-                    continue;
-                }
-
-                UserPartitioner engine = Engine(user);
-                var pe = new PartitionEvent(r.GetInt64(1), r.GetInt32(3), r.GetInt64(4), r.GetFloat(5));
-                foreach (Partition p in r.GetInt64(6) != 0 ? engine.InsertIntoCache(pe) : engine.Append(pe))
-                {
-                    _countPartitions.Parameters[0].Value = p.User;
-                    _countPartitions.Parameters[1].Value = p.Number;
-                    if (_countPartitions.ExecuteScalar() is not string hash || hash != p.ContentHash)
-                    {
-                        throw new InvalidDataException($"store {Path}: replaying the log closes partition {p.Number} of user {p.User} ({p.ContentHash}), which the store holds as {(_countPartitions.ExecuteScalar() as string) ?? "missing"}: the file is damaged");
-                    }
-                }
-
-                _dirty.Add(user);
-                replayed++;
-            }
-        }
-
-        Replayed = replayed;
-        _sinceCheckpoint = replayed;
-    }
-
-    private void ReloadAfterFailure(HashSet<int> touched)
-    {
-        foreach (int user in touched)
-        {
-            _engines.Remove(user);
-        }
-
-        // Users changed since the last checkpoint live only in memory and the log: rebuild them from the file.
-        if (touched.Overlaps(_dirty))
-        {
-            Recover();
         }
     }
 
