@@ -103,11 +103,58 @@ internal sealed class StoreLock : IDisposable
 
     private static StoreException InUse(string path, string fullPath, Exception inner)
     {
-        string? owner = RecordedOwner(fullPath);
+        string? owner = LiveOwner(fullPath);
         string by = owner is null ? "another process" : owner.StartsWith($"process {Environment.ProcessId} ", StringComparison.Ordinal)
             ? $"this process (another open of it: {owner})"
             : owner;
         return new StoreException(StoreProblem.InUse, $"store {path} is in use by {by}; stop it or use another --store (a store has one writer; lock file {LockPath(fullPath)})", inner);
+    }
+
+    /// <summary>
+    /// The recorded owner, once it is a live process: a new owner writes itself into the meta table a moment after it
+    /// takes the lock, and until then the table may still name a dead one. Waits at most about a second.
+    /// </summary>
+    private static string? LiveOwner(string fullPath)
+    {
+        for (int attempt = 0; attempt < 20; attempt++)
+        {
+            if (RecordedOwner(fullPath) is string owner && IsAlive(owner))
+            {
+                return owner;
+            }
+
+            Thread.Sleep(50);
+        }
+
+        return null;
+    }
+
+    private static bool IsAlive(string owner)
+    {
+        string[] words = owner.Split(' ', 3);
+        if (words.Length < 3 || !int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+        {
+            return false;
+        }
+
+        if (!owner.Contains($", host {Environment.MachineName}, ", StringComparison.Ordinal))
+        {
+            return true; // another host's process cannot be checked from here
+        }
+
+        try
+        {
+            using Process p = Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     private static string Describe()
