@@ -32,6 +32,7 @@ public static class LiberCommand
         root.Subcommands.Add(EncodeCommand.Create(io));
         root.Subcommands.Add(LearnCommand.Create(io));
         root.Subcommands.Add(ServeCommand.Create(io));
+        root.Subcommands.Add(StoreCommand.Create(io));
         root.Subcommands.Add(CompletionCommand.Create(io));
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0 && !args.Any(a => a is "--help" or "-h" or "-?"))
@@ -63,7 +64,7 @@ public static class LiberCommand
 
     /// <summary>Whether <paramref name="e"/> is a mistake the user can fix (exit 1, one line) rather than a bug.</summary>
     public static bool IsUserError(Exception e) =>
-        e is DataFormatException or ArgumentException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException
+        e is DataFormatException or Liber.Core.Storage.StoreException or ArgumentException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException
             or Liber.Models.Training.CheckpointException or UserErrorException;
 }
 

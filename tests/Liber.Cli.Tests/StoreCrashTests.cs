@@ -96,4 +96,72 @@ public sealed partial class StoreCrashTests(ITestOutputHelper output) : IDisposa
         Assert.Equal(expected.All.Select(p => (p.User, p.Number, p.Start, p.End, p.ContentHash)), final.AllPartitions().Select(p => (p.User, p.Number, p.Start, p.End, p.ContentHash)));
         Assert.Empty(final.Verify());
     }
+
+    private static void OneLine(int code, string error, string expected)
+    {
+        Assert.True(code == 1, $"rc {code}: {error}");
+        string[] lines = error.TrimEnd().Split('\n');
+        Assert.True(lines.Length == 1, $"more than one line: {error}");
+        Assert.True(lines[0].Contains(expected, StringComparison.Ordinal), $"expected {expected}\n got {lines[0]}");
+        Assert.DoesNotContain("internal error", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_store_flag_on_a_file_that_is_not_a_store_or_on_a_store_in_use_is_one_line_and_rc_1()
+    {
+        string notes = Path.Combine(_dir, "notes.txt");
+        File.WriteAllText(notes, "not a database, just notes\n" + new string('-', 4000));
+        var (code, _, error) = CliRunner.Run(["partition", .. Data, "--store", notes]);
+        OneLine(code, error, $"liber: store {notes} is not a Liber store (not an SQLite database): give a new file name or an existing store");
+
+        string busy = Path.Combine(_dir, "busy.db");
+        using (SqlitePartitionStore.OpenServing(busy, new CountPolicy(20), new PartitionCaps(), new Cl100kTokenCounter()))
+        {
+            (code, _, error) = CliRunner.Run(["partition", .. Data, "--store", busy]);
+            OneLine(code, error, $"liber: store {busy} is in use by this process");
+            (code, string info, error) = CliRunner.Run(["store", "info", "--store", busy, "--json"]);
+            Assert.True(code == 0, error);
+            Assert.StartsWith($"process {Environment.ProcessId} (", JsonDocument.Parse(info).RootElement.GetProperty("owner").GetString(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_store_that_does_not_recover_says_how_to_rebuild_and_liber_store_rebuild_does_it()
+    {
+        string broken = Path.Combine(_dir, "broken.db"), rebuilt = Path.Combine(_dir, "rebuilt.db");
+        using (SqlitePartitionStore s = SqlitePartitionStore.OpenServing(broken, new CountPolicy(5), new PartitionCaps(), new Cl100kTokenCounter()))
+        {
+            await s.AppendAsync([.. Enumerable.Range(0, 12).Select(i => new ExternalEvent(i, "u-42", $"item{i % 3}", 1_700_000_000 + i, 4))]);
+        }
+
+        using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={broken};Pooling=False"))
+        {
+            db.Open();
+            using var c = db.CreateCommand();
+            c.CommandText = "INSERT INTO log(event_id, user, item, ts, rating, late) VALUES (31, 0, 1, 1600000000, 4, 0)";
+            c.ExecuteNonQuery();
+        }
+
+        var (code, _, error) = CliRunner.Run(["serve", "--store", broken, "--k", "5", "--urls", "http://127.0.0.1:0", "--insecure-no-auth"]);
+        OneLine(code, error, $"liber: store {broken} cannot be recovered: replaying its event log, event 31 of user 'u-42' at 1600000000 is older than that user's previous logged event at 1700000011");
+        Assert.Contains($"liber store rebuild --from {broken} --to NEW.db", error, StringComparison.Ordinal);
+
+        (code, string text, error) = CliRunner.Run(["store", "info", "--store", broken]);
+        Assert.True(code == 0, error);
+        Assert.Contains("1 users, 13 events, 2 partitions, 3 catalog items; interest jobs 2 pending, 0 failed", text, StringComparison.Ordinal);
+        Assert.Contains("not in use", text, StringComparison.Ordinal);
+
+        (code, string json, error) = CliRunner.Run(["store", "rebuild", "--from", broken, "--to", rebuilt, "--json"]);
+        Assert.True(code == 0, error);
+        JsonElement r = JsonDocument.Parse(json).RootElement;
+        Assert.Equal((13, 12, 0, 1, 2), (r.GetProperty("logged").GetInt32(), r.GetProperty("applied").GetInt32(), r.GetProperty("conflicts").GetInt32(), r.GetProperty("rejected").GetInt32(), r.GetProperty("partitions").GetInt32()));
+        Assert.Contains("event 31 of user 'u-42' at 1600000000", r.GetProperty("reasons")[0].GetString(), StringComparison.Ordinal);
+
+        (code, _, error) = CliRunner.Run(["store", "rebuild", "--from", broken, "--to", rebuilt]);
+        OneLine(code, error, $"--to {rebuilt} exists: give a new file name");
+        using SqlitePartitionStore back = SqlitePartitionStore.OpenServing(rebuilt, new CountPolicy(5), new PartitionCaps(), new Cl100kTokenCounter());
+        Assert.Equal(0, back.FindUser("u-42"));
+        Assert.Equal(2, back.Partitions(0).Count);
+        Assert.Empty(back.Verify());
+    }
 }

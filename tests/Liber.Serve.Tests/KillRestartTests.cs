@@ -27,19 +27,34 @@ public sealed partial class KillRestartTests(ITestOutputHelper output) : IDispos
     [GeneratedRegex(@"listening on (http://\S+?)[ ,]")]
     private static partial Regex Listening();
 
-    private (Process Child, HttpClient Client) Start()
+    private string StoreFile => Path.Combine(_dir, "serve.db");
+
+    private static Process Launch(IEnumerable<string> args, bool readErrors = true)
     {
         string liber = Path.Combine(AppContext.BaseDirectory, "liber.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.Environment["LIBER_API_KEY"] = Key;
-        foreach (string a in new[] { liber, "serve", "--store", Path.Combine(_dir, "serve.db"), "--urls", "http://127.0.0.1:0", "--k", "5", "--encoder", "minilm" }.Concat(Data))
+        psi.ArgumentList.Add(liber);
+        foreach (string a in args)
         {
             psi.ArgumentList.Add(a);
         }
 
         Process child = Process.Start(psi)!;
-        child.ErrorDataReceived += (_, e) => { };
-        child.BeginErrorReadLine();
+        if (readErrors)
+        {
+            child.ErrorDataReceived += (_, e) => { };
+            child.BeginErrorReadLine();
+        }
+
+        return child;
+    }
+
+    private static string[] ServeArgs(string store) => ["serve", "--store", store, "--urls", "http://127.0.0.1:0", "--k", "5", "--encoder", "minilm", .. Data];
+
+    private (Process Child, HttpClient Client) Start()
+    {
+        Process child = Launch(ServeArgs(StoreFile));
         string? line;
         while ((line = child.StandardOutput.ReadLine()) is not null)
         {
@@ -53,6 +68,25 @@ public sealed partial class KillRestartTests(ITestOutputHelper output) : IDispos
         }
 
         throw new InvalidOperationException("liber serve exited before listening");
+    }
+
+    /// <summary>Runs a liber process that must be refused: its exit code, stdout and stderr (bounded wait).</summary>
+    private static async Task<(int Code, string Out, string Err)> Refused(IEnumerable<string> args)
+    {
+        using Process child = Launch(args, readErrors: false);
+        Task<string> stdout = child.StandardOutput.ReadToEndAsync(), stderr = child.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        try
+        {
+            await child.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            child.Kill(entireProcessTree: true);
+            throw new InvalidOperationException("a second liber process on the store did not exit within 120 s (did it take the store?)");
+        }
+
+        return (child.ExitCode, await stdout, await stderr);
     }
 
     private static StringContent Body(Dataset d, UserStreams s, IEnumerable<int> rows) => new(
@@ -174,6 +208,89 @@ public sealed partial class KillRestartTests(ITestOutputHelper output) : IDispos
             {
                 child.Kill(entireProcessTree: true);
                 await child.WaitForExitAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Two_processes_racing_for_one_store_one_owns_it_the_other_is_refused_and_a_killed_owner_leaves_it_usable()
+    {
+        Dataset data = DatasetReaders.Load("synthetic", new DatasetRequest(null, BadRowPolicy.Fail) { Synthetic = new SyntheticOptions { Users = 12, MeanEvents = 50, Seed = 3 } });
+        UserStreams streams = UserStreams.Build(data);
+        int[][] batches = [.. StoreFeeder.GlobalOrder(streams).Chunk(25)];
+
+        // 1. Two serves started together on one file: exactly one listens, the other exits with rc 1 and one line.
+        Process a = Launch(ServeArgs(StoreFile), readErrors: false), b = Launch(ServeArgs(StoreFile), readErrors: false);
+        Task<string> aErr = a.StandardError.ReadToEndAsync(), bErr = b.StandardError.ReadToEndAsync();
+        try
+        {
+            string?[] first = await Task.WhenAll(a.StandardOutput.ReadLineAsync(), b.StandardOutput.ReadLineAsync()).WaitAsync(TimeSpan.FromSeconds(120));
+            bool aListens = first[0] is string l0 && Listening().IsMatch(l0 + " "), bListens = first[1] is string l1 && Listening().IsMatch(l1 + " ");
+            Assert.True(aListens ^ bListens, $"exactly one serve must listen: '{first[0]}' / '{first[1]}'");
+            (Process owner, Process loser, string ownerLine, Task<string> loserErr) = aListens ? (a, b, first[0]!, bErr) : (b, a, first[1]!, aErr);
+            await loser.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(1, loser.ExitCode);
+            string refusal = await loserErr;
+            Assert.Single(refusal.TrimEnd().Split('\n'));
+            string expected = $"liber: store {StoreFile} is in use by process {owner.Id} (liber serve, host ";
+            Assert.True(refusal.StartsWith(expected, StringComparison.Ordinal), $"expected {expected}\ngot {refusal}");
+
+            // 2. A third serve, and liber partition --store, while the owner runs: refused at once, one line naming the store and the owner.
+            foreach (string[] args in new[] { ServeArgs(StoreFile), ["partition", .. Data, "--store", StoreFile] })
+            {
+                (int code, _, string err) = await Refused(args);
+                Assert.True(code == 1, $"rc {code}: {err}");
+                Assert.Single(err.TrimEnd().Split('\n'));
+                Assert.True(err.StartsWith(expected, StringComparison.Ordinal), $"expected {expected}\ngot {err}");
+                Assert.Contains("stop it or use another --store", err, StringComparison.Ordinal);
+            }
+
+            // 3. Events acknowledged by the owner, then SIGKILL: a new process opens the store and has every one of them.
+            using var client = new HttpClient { BaseAddress = new Uri(Listening().Match(ownerLine + " ").Groups[1].Value), Timeout = TimeSpan.FromSeconds(60) };
+            client.DefaultRequestHeaders.Add("X-Api-Key", Key);
+            int acked = 0;
+            foreach (int[] batch in batches.Take(batches.Length / 2))
+            {
+                HttpResponseMessage r = await client.PostAsync("/v1/events", Body(data, streams, batch));
+                Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+                acked++;
+            }
+
+            owner.Kill(entireProcessTree: true);
+            await owner.WaitForExitAsync();
+            (Process next, HttpClient nextClient) = Start();
+            using (next)
+            using (nextClient)
+            {
+                try
+                {
+                    foreach (int[] batch in batches.Take(acked))
+                    {
+                        JsonElement r = JsonDocument.Parse(await (await nextClient.PostAsync("/v1/events", Body(data, streams, batch))).Content.ReadAsStringAsync()).RootElement;
+                        Assert.Equal(0, r.GetProperty("applied").GetInt32());
+                        Assert.Equal(batch.Length, r.GetProperty("duplicates").GetInt32());
+                    }
+                }
+                finally
+                {
+                    next.Kill(entireProcessTree: true);
+                    await next.WaitForExitAsync();
+                }
+            }
+
+            output.WriteLine($"owner pid {owner.Id}, {acked} batches acknowledged before the kill, all present after the restart");
+        }
+        finally
+        {
+            foreach (Process p in new[] { a, b })
+            {
+                if (!p.HasExited)
+                {
+                    p.Kill(entireProcessTree: true);
+                    await p.WaitForExitAsync();
+                }
+
+                p.Dispose();
             }
         }
     }

@@ -144,7 +144,7 @@ public static class PartitionCommand
                 {
                     if (verbose)
                     {
-                        io.Error.WriteLine($"store: batch {p.Batches} committed: {p.Events} events offered, {p.Applied} applied, {p.Duplicates} duplicates, {p.Rejected} rejected, {p.Closed} partitions closed");
+                        io.Error.WriteLine($"store: batch {p.Batches} committed: {p.Events} events offered, {p.Applied} applied, {p.Duplicates} duplicates, {p.Conflicts} conflicts, {p.Rejected} rejected, {p.Closed} partitions closed");
                         io.Error.Flush();
                     }
                 }).GetAwaiter().GetResult();
@@ -157,6 +157,7 @@ public static class PartitionCommand
                         BatchSize = r.GetValue(batchSize),
                         Applied = fed.Applied,
                         Duplicates = fed.Duplicates,
+                        Conflicts = fed.Conflicts,
                         Rejected = fed.Rejected,
                         EventsPerSecond = Math.Round(fed.Events / Math.Max(seconds, 1e-9)),
                     },
@@ -179,7 +180,7 @@ public static class PartitionCommand
                 io.Output.WriteLine($"events in partitions {summary.EventsInPartitions:N0}, still in caches {summary.EventsInCaches:N0}");
                 if (summary.Store is { } st)
                 {
-                    io.Output.WriteLine($"store {st.Path}: {st.Applied:N0} applied, {st.Duplicates:N0} duplicates, {st.Rejected:N0} rejected, {st.EventsPerSecond:N0} events/s in batches of {st.BatchSize}");
+                    io.Output.WriteLine($"store {st.Path}: {st.Applied:N0} applied, {st.Duplicates:N0} duplicates, {st.Conflicts:N0} conflicts, {st.Rejected:N0} rejected, {st.EventsPerSecond:N0} events/s in batches of {st.BatchSize}");
                 }
 
                 io.Output.WriteLine($"partition size min/median/max {summary.PartitionSize.Min}/{summary.PartitionSize.Median}/{summary.PartitionSize.Max}; partitions per user {summary.PartitionsPerUser.Min}/{summary.PartitionsPerUser.Median}/{summary.PartitionsPerUser.Max}");
@@ -255,6 +256,9 @@ public sealed record StoreSummary
 
     /// <summary>Events this run found already applied.</summary>
     [System.Text.Json.Serialization.JsonPropertyName("duplicates")] public long Duplicates { get; init; }
+
+    /// <summary>Events whose id was already applied with other content (never applied).</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("conflicts")] public long Conflicts { get; init; }
 
     /// <summary>Events rejected.</summary>
     [System.Text.Json.Serialization.JsonPropertyName("rejected")] public long Rejected { get; init; }

@@ -363,6 +363,22 @@ public sealed partial class SqlitePartitionStore : IExternalIds, IItemCatalog, I
         }
     }
 
+    /// <summary>Refuses another program's SQLite database: creating Liber's tables in it would change a file that is not ours.</summary>
+    private static void CheckIsLiberStore(SqliteConnection db, string path)
+    {
+        using SqliteCommand c = db.CreateCommand();
+        c.CommandText = "SELECT COUNT(*), COUNT(CASE WHEN name = 'meta' THEN 1 END) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'";
+        using SqliteDataReader r = c.ExecuteReader();
+        r.Read();
+        long tables = r.GetInt64(0);
+        bool hasMeta = r.GetInt64(1) > 0;
+        r.Close();
+        if (tables > 0 && (!hasMeta || GetMeta(db, null, "schema") is null))
+        {
+            throw new StoreException(StoreProblem.NotAStore, $"store {path} is not a Liber store (an SQLite database with {tables} other tables and no Liber schema): give a new file name or an existing store");
+        }
+    }
+
     private static void CheckSchema(SqliteConnection db, SqliteTransaction tx, string path)
     {
         string? existing = GetMeta(db, tx, "schema");

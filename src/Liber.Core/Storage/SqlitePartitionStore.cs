@@ -44,8 +44,9 @@ public sealed record SqliteStoreOptions
 /// exactly the state before the crash (the engine is deterministic) and cross-checks the partitions it re-closes.
 /// Writing only the log per batch keeps a commit to a few pages whatever the users or ids: rewriting each touched
 /// user's cache and a random-keyed id index per batch cost ten times more (measured), hence this layout.
-/// Applied ids are also held in memory (about 40 bytes each) for the duplicate check. Single writer: calls are
-/// serialised by a lock, and one process should own the file.
+/// Applied ids are also held in memory (user and a content fingerprint, about 40 bytes each) to tell duplicates from
+/// conflicts. Single writer: calls are serialised by a lock, and one open store owns the file (an OS lock on
+/// <c>&lt;store&gt;.lock</c>, see <see cref="StoreLock"/>): a second open, here or in another process, is refused.
 /// </summary>
 public sealed partial class SqlitePartitionStore : IPartitionStore
 {
@@ -53,16 +54,20 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
     private const int EventBytes = 24;
     private const int LogRowsPerStatement = 256;
     private const int MaxGroup = 32;
+    private const int Corrupt = 11;
+    private const int NotADatabase = 26;
 
     private readonly object _gate = new();
     private readonly SqliteConnection _db;
+    private readonly StoreLock _owner;
+    private readonly string _name;
     private readonly IPartitionPolicy _policy;
     private readonly PartitionCaps _caps;
     private ItemFeatures _features;
     private readonly SqliteStoreOptions _options;
     private readonly Dictionary<int, UserPartitioner> _engines = [];
     private readonly HashSet<int> _dirty = [];
-    private readonly Dictionary<long, int> _applied = [];
+    private readonly Dictionary<long, AppliedId> _applied = [];
     private readonly SqliteCommand _loadUser;
     private readonly SqliteCommand _saveUser;
     private readonly SqliteCommand _insertPartition;
@@ -73,10 +78,12 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
     private long _lastSeq;
     private long _sinceCheckpoint;
 
-    private SqlitePartitionStore(string path, SqliteConnection db, IPartitionPolicy policy, PartitionCaps caps, string tokenizer, SqliteStoreOptions options, bool catalog)
+    private SqlitePartitionStore(string name, string path, SqliteConnection db, StoreLock owner, IPartitionPolicy policy, PartitionCaps caps, string tokenizer, SqliteStoreOptions options, bool catalog)
     {
         Path = path;
+        _name = name;
         _db = db;
+        _owner = owner;
         _policy = policy;
         _caps = caps;
         _features = null!; // set by OpenCore before any use
@@ -132,15 +139,26 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
             throw new DirectoryNotFoundException($"store {path}: folder {dir} does not exist");
         }
 
+        bool lockExisted = File.Exists(StoreLock.LockPath(full));
+        StoreLock owner = StoreLock.Acquire(path, full);
         var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
         SqlitePartitionStore? store = null;
         try
         {
             db.Open();
-            Execute(db, "PRAGMA journal_mode=WAL");
-            Execute(db, options.Durability == Durability.Full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-            Execute(db, "PRAGMA busy_timeout=5000");
-            Execute(db, "PRAGMA wal_autocheckpoint=16384");
+            try
+            {
+                Execute(db, "PRAGMA journal_mode=WAL");
+                Execute(db, options.Durability == Durability.Full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+                Execute(db, "PRAGMA busy_timeout=5000");
+                Execute(db, "PRAGMA wal_autocheckpoint=16384");
+                CheckIsLiberStore(db, path);
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode is NotADatabase or Corrupt)
+            {
+                throw new StoreException(StoreProblem.NotAStore, $"store {path} is not a Liber store ({(e.SqliteErrorCode == NotADatabase ? "not an SQLite database" : "a damaged SQLite database")}): give a new file name or an existing store", e);
+            }
+
             using (SqliteTransaction tx = db.BeginTransaction())
             {
                 Execute(db, """
@@ -157,10 +175,11 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
                 CheckSchema(db, tx, path);
                 CreateServingTables(db, tx);
                 CheckOrSet(db, tx, path, "policy", Describe(policy, caps, tokenizer));
+                SetMeta(db, tx, "owner", owner.Owner);
                 tx.Commit();
             }
 
-            store = new SqlitePartitionStore(full, db, policy, caps, tokenizer, options, catalog);
+            store = new SqlitePartitionStore(path, full, db, owner, policy, caps, tokenizer, options, catalog);
             store.LoadServingState();
             store._features = features(store);
             store.Recover();
@@ -175,6 +194,13 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
             }
 
             db.Dispose();
+            owner.Dispose();
+            if (!lockExisted && store is null)
+            {
+                // A mistaken --store (a text file, a bad folder) leaves no lock file behind.
+                File.Delete(StoreLock.LockPath(full));
+            }
+
             throw;
         }
     }
@@ -251,7 +277,8 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
     private AppendResult[] ApplyGroup(List<IReadOnlyList<StoreEvent>> batches)
     {
         var results = new AppendResult[batches.Count];
-        var fresh = new Dictionary<long, int>();
+        var fresh = new Dictionary<long, StoreEvent>();
+        var unnamed = new List<(List<RejectedEvent> List, int At, StoreEvent E)>();
         var logRows = new List<(StoreEvent E, bool Late)>();
         var touched = new HashSet<int>();
         using SqliteTransaction tx = _db.BeginTransaction();
@@ -263,6 +290,7 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
             {
                 IReadOnlyList<StoreEvent> events = batches[b];
                 var rejected = new List<RejectedEvent>();
+                var conflicts = new List<RejectedEvent>();
                 var closed = new List<Partition>();
                 int duplicates = 0, applied = 0;
                 for (int i = 0; i < events.Count; i++)
@@ -276,15 +304,31 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
                         continue;
                     }
 
-                    if (_applied.TryGetValue(e.EventId, out int owner) || fresh.TryGetValue(e.EventId, out owner))
+                    if (fresh.TryGetValue(e.EventId, out StoreEvent earlier))
                     {
-                        if (owner == e.User)
+                        if (SameContent(earlier, e))
                         {
                             duplicates++;
                         }
                         else
                         {
-                            rejected.Add(new RejectedEvent(i, e.EventId, $"event id {e.EventId} was already applied for user {UserLabel(owner)}, not user {UserLabel(e.User)}"));
+                            conflicts.Add(new RejectedEvent(i, e.EventId, ConflictReason(earlier, e)));
+                        }
+
+                        continue;
+                    }
+
+                    if (_applied.TryGetValue(e.EventId, out AppliedId known))
+                    {
+                        if (known.Matches(e))
+                        {
+                            duplicates++;
+                        }
+                        else
+                        {
+                            // The first content is in the log only: named for the whole group by one query below.
+                            unnamed.Add((conflicts, conflicts.Count, e));
+                            conflicts.Add(new RejectedEvent(i, e.EventId, string.Empty));
                         }
 
                         continue;
@@ -313,14 +357,15 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
                         closed.Add(p);
                     }
 
-                    fresh[e.EventId] = e.User;
+                    fresh[e.EventId] = e;
                     logRows.Add((e, late));
                     applied++;
                 }
 
-                results[b] = new AppendResult { Applied = applied, Duplicates = duplicates, Rejected = rejected, Closed = closed };
+                results[b] = new AppendResult { Applied = applied, Duplicates = duplicates, Conflicts = conflicts, Rejected = rejected, Closed = closed };
             }
 
+            NameConflicts(unnamed, tx);
             InsertLog(logRows);
             tx.Commit();
         }
@@ -334,9 +379,9 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
 
         Enlist(null);
         _unsavedUsers.Clear();
-        foreach ((long id, int user) in fresh)
+        foreach ((long id, StoreEvent e) in fresh)
         {
-            _applied[id] = user;
+            _applied[id] = AppliedId.Of(e);
         }
 
         _lastSeq += logRows.Count;
@@ -359,153 +404,6 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
         }
     }
 
-    /// <inheritdoc />
-    public IReadOnlyList<Partition> Partitions(int user)
-    {
-        lock (_gate)
-        {
-            using SqliteCommand c = _db.CreateCommand();
-            c.CommandText = "SELECT number, start_index, end_index, start_time, end_time, prompt_tokens, content_hash, event_ids FROM partitions WHERE user = $user ORDER BY number";
-            c.Parameters.AddWithValue("$user", user);
-            using SqliteDataReader r = c.ExecuteReader();
-            var list = new List<Partition>();
-            while (r.Read())
-            {
-                list.Add(ReadPartition(user, r));
-            }
-
-            return list;
-        }
-    }
-
-    /// <inheritdoc />
-    public bool IsApplied(long eventId)
-    {
-        lock (_gate)
-        {
-            return _applied.ContainsKey(eventId);
-        }
-    }
-
-    /// <inheritdoc />
-    public IEnumerable<Partition> AllPartitions()
-    {
-        lock (_gate)
-        {
-            using SqliteCommand c = _db.CreateCommand();
-            c.CommandText = "SELECT number, start_index, end_index, start_time, end_time, prompt_tokens, content_hash, event_ids, user FROM partitions ORDER BY user, number";
-            using SqliteDataReader r = c.ExecuteReader();
-            var list = new List<Partition>();
-            while (r.Read())
-            {
-                list.Add(ReadPartition(checked((int)r.GetInt64(8)), r));
-            }
-
-            return list;
-        }
-    }
-
-    /// <inheritdoc />
-    public UserPartitionState? State(int user)
-    {
-        lock (_gate)
-        {
-            return _engines.TryGetValue(user, out UserPartitioner? engine) ? engine.Save() : LoadSnapshot(user);
-        }
-    }
-
-    /// <inheritdoc />
-    public IReadOnlyList<int> Users()
-    {
-        lock (_gate)
-        {
-            var users = new SortedSet<int>(_engines.Keys);
-            using SqliteCommand c = _db.CreateCommand();
-            c.CommandText = "SELECT user FROM users";
-            using SqliteDataReader r = c.ExecuteReader();
-            while (r.Read())
-            {
-                users.Add(checked((int)r.GetInt64(0)));
-            }
-
-            return [.. users];
-        }
-    }
-
-    /// <inheritdoc />
-    public StoreTotals Totals()
-    {
-        lock (_gate)
-        {
-            IReadOnlyList<int> users = Users();
-            long cached = 0;
-            foreach (int u in users)
-            {
-                cached += (_engines.TryGetValue(u, out UserPartitioner? e) ? e.Save() : LoadSnapshot(u))?.Cache.Length ?? 0;
-            }
-
-            using SqliteCommand c = _db.CreateCommand();
-            c.CommandText = "SELECT COUNT(*) FROM partitions";
-            return new StoreTotals(users.Count, _applied.Count, (long)c.ExecuteScalar()!, cached);
-        }
-    }
-
-    /// <summary>
-    /// Checks the store's invariants and returns every violation found (empty when sound): per user, partitions
-    /// numbered 0..n-1 over contiguous index ranges from 0 with one event id per index, partitions plus cache
-    /// accounting for every index, and one logged event per index.
-    /// </summary>
-    public IReadOnlyList<string> Verify()
-    {
-        var problems = new List<string>();
-        var logged = new Dictionary<int, long>();
-        lock (_gate)
-        {
-            using SqliteCommand c = _db.CreateCommand();
-            c.CommandText = "SELECT user, COUNT(*) FROM log GROUP BY user";
-            using SqliteDataReader r = c.ExecuteReader();
-            while (r.Read())
-            {
-                logged[checked((int)r.GetInt64(0))] = r.GetInt64(1);
-            }
-        }
-
-        foreach (int user in Users())
-        {
-            UserPartitionState state = State(user)!;
-            IReadOnlyList<Partition> parts = Partitions(user);
-            int expectStart = 0;
-            for (int n = 0; n < parts.Count; n++)
-            {
-                Partition p = parts[n];
-                if (p.Number != n || p.Start != expectStart || p.End < p.Start || p.EventIds.Length != p.Count)
-                {
-                    problems.Add($"user {user}: partition {p.Number} [{p.Start}, {p.End}] with {p.EventIds.Length} event ids breaks the chain (expected number {n} starting at {expectStart})");
-                }
-
-                expectStart = p.End + 1;
-            }
-
-            if (state.PartitionCount != parts.Count)
-            {
-                problems.Add($"user {user}: the engine counts {state.PartitionCount} partitions, the store holds {parts.Count}");
-            }
-
-            if (expectStart + state.Cache.Length != state.NextIndex)
-            {
-                problems.Add($"user {user}: partitions cover {expectStart} events and the cache {state.Cache.Length}, but the next index is {state.NextIndex}");
-            }
-
-            long n2 = logged.GetValueOrDefault(user);
-            if (n2 != state.NextIndex)
-            {
-                problems.Add($"user {user}: {n2} logged events for {state.NextIndex} indexed events");
-            }
-        }
-
-        return problems;
-    }
-
     /// <summary>Closes the file without a checkpoint, as a crash would leave it (tests of recovery).</summary>
     internal void CloseWithoutCheckpoint()
     {
@@ -517,6 +415,7 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
             DisposeCommands();
             _db.Dispose();
             DisposeServing();
+            _owner.Dispose();
         }
     }
 
@@ -548,96 +447,9 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
                 DisposeCommands();
                 _db.Dispose();
                 DisposeServing();
+                _owner.Dispose();
             }
         }
-    }
-
-    private static string Describe(IPartitionPolicy policy, PartitionCaps caps, string tokenizer) =>
-        string.Create(CultureInfo.InvariantCulture, $"{policy.Describe()} max_events={caps.MaxEvents} max_prompt_tokens={caps.MaxPromptTokens} tokenizer={tokenizer}");
-
-    private static void Execute(SqliteConnection db, string sql, SqliteTransaction? tx = null)
-    {
-        using SqliteCommand c = db.CreateCommand();
-        c.CommandText = sql;
-        c.Transaction = tx;
-        c.ExecuteNonQuery();
-    }
-
-    private static string? GetMeta(SqliteConnection db, SqliteTransaction? tx, string key)
-    {
-        using SqliteCommand get = db.CreateCommand();
-        get.Transaction = tx;
-        get.CommandText = "SELECT value FROM meta WHERE key = $k";
-        get.Parameters.AddWithValue("$k", key);
-        return get.ExecuteScalar() as string;
-    }
-
-    private static void SetMeta(SqliteConnection db, SqliteTransaction tx, string key, string value)
-    {
-        using SqliteCommand set = db.CreateCommand();
-        set.Transaction = tx;
-        set.CommandText = "INSERT INTO meta(key, value) VALUES ($k, $v) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
-        set.Parameters.AddWithValue("$k", key);
-        set.Parameters.AddWithValue("$v", value);
-        set.ExecuteNonQuery();
-    }
-
-    private static void CheckOrSet(SqliteConnection db, SqliteTransaction tx, string path, string key, string value)
-    {
-        if (GetMeta(db, tx, key) is string existing)
-        {
-            if (existing != value)
-            {
-                throw new ArgumentException($"store {path} was created with {key} '{existing}', not '{value}'; use a new store file for other settings");
-            }
-
-            return;
-        }
-
-        SetMeta(db, tx, key, value);
-    }
-
-    private static Partition ReadPartition(int user, SqliteDataReader r)
-    {
-        byte[] blob = (byte[])r[7];
-        var ids = new long[blob.Length / 8];
-        for (int i = 0; i < ids.Length; i++)
-        {
-            ids[i] = BinaryPrimitives.ReadInt64LittleEndian(blob.AsSpan(i * 8));
-        }
-
-        return new Partition(user, r.GetInt32(0), r.GetInt32(1), r.GetInt32(2), r.GetInt64(3), r.GetInt64(4), ids, r.GetInt32(5), r.GetString(6));
-    }
-
-    private static byte[] EncodeCache(ReadOnlySpan<PartitionEvent> cache)
-    {
-        var blob = new byte[cache.Length * EventBytes];
-        for (int i = 0; i < cache.Length; i++)
-        {
-            Span<byte> b = blob.AsSpan(i * EventBytes, EventBytes);
-            BinaryPrimitives.WriteInt64LittleEndian(b, cache[i].EventId);
-            BinaryPrimitives.WriteInt32LittleEndian(b[8..], cache[i].Item);
-            BinaryPrimitives.WriteInt64LittleEndian(b[12..], cache[i].Timestamp);
-            BinaryPrimitives.WriteSingleLittleEndian(b[20..], cache[i].Rating);
-        }
-
-        return blob;
-    }
-
-    private static PartitionEvent[] DecodeCache(byte[] blob)
-    {
-        var cache = new PartitionEvent[blob.Length / EventBytes];
-        for (int i = 0; i < cache.Length; i++)
-        {
-            ReadOnlySpan<byte> b = blob.AsSpan(i * EventBytes, EventBytes);
-            cache[i] = new PartitionEvent(
-                BinaryPrimitives.ReadInt64LittleEndian(b),
-                BinaryPrimitives.ReadInt32LittleEndian(b[8..]),
-                BinaryPrimitives.ReadInt64LittleEndian(b[12..]),
-                BinaryPrimitives.ReadSingleLittleEndian(b[20..]));
-        }
-
-        return cache;
     }
 
     private SqliteCommand Prepare(string sql, params string[] parameters)
@@ -667,68 +479,6 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
         foreach (SqliteCommand c in Commands())
         {
             c.Transaction = tx;
-        }
-    }
-
-    /// <summary>
-    /// Rebuilds the in-memory state from the file: applied ids from the log, engines from the snapshots of the last
-    /// checkpoint, then the log after that checkpoint replayed through the engines. Every partition the replay closes
-    /// must already be in the store with the same content hash (it was committed with the events that closed it).
-    /// </summary>
-    private void Recover()
-    {
-        _engines.Clear();
-        _dirty.Clear();
-        _applied.Clear();
-        long checkpoint = long.Parse(GetMeta(_db, null, "checkpoint_seq") ?? "0", CultureInfo.InvariantCulture);
-        long replayed = 0;
-        using (SqliteCommand c = _db.CreateCommand())
-        {
-            c.CommandText = "SELECT seq, event_id, user, item, ts, rating, late FROM log ORDER BY seq";
-            using SqliteDataReader r = c.ExecuteReader();
-            while (r.Read())
-            {
-                long seq = r.GetInt64(0);
-                int user = checked((int)r.GetInt64(2));
-                _applied[r.GetInt64(1)] = user;
-                _lastSeq = seq;
-                if (seq <= checkpoint)
-                {
-                    continue;
-                }
-
-                UserPartitioner engine = Engine(user);
-                var pe = new PartitionEvent(r.GetInt64(1), r.GetInt32(3), r.GetInt64(4), r.GetFloat(5));
-                foreach (Partition p in r.GetInt64(6) != 0 ? engine.InsertIntoCache(pe) : engine.Append(pe))
-                {
-                    _countPartitions.Parameters[0].Value = p.User;
-                    _countPartitions.Parameters[1].Value = p.Number;
-                    if (_countPartitions.ExecuteScalar() is not string hash || hash != p.ContentHash)
-                    {
-                        throw new InvalidDataException($"store {Path}: replaying the log closes partition {p.Number} of user {p.User} ({p.ContentHash}), which the store holds as {(_countPartitions.ExecuteScalar() as string) ?? "missing"}: the file is damaged");
-                    }
-                }
-
-                _dirty.Add(user);
-                replayed++;
-            }
-        }
-
-        Replayed = replayed;
-        _sinceCheckpoint = replayed;
-    }
-
-    private void ReloadAfterFailure(HashSet<int> touched)
-    {
-        foreach (int user in touched)
-        {
-            _engines.Remove(user);
-        }
-
-        // Users changed since the last checkpoint live only in memory and the log: rebuild them from the file.
-        if (touched.Overlaps(_dirty))
-        {
-            Recover();
         }
     }
 

@@ -10,7 +10,16 @@ namespace Liber.Core.Storage;
 /// <param name="Duplicates">Events already applied earlier.</param>
 /// <param name="Rejected">Events rejected.</param>
 /// <param name="Closed">Partitions closed.</param>
-public sealed record FeedProgress(int Batches, long Events, long Applied, long Duplicates, long Rejected, long Closed);
+/// <param name="Conflicts">Events whose id was already applied with other content (never applied).</param>
+public sealed record FeedProgress(int Batches, long Events, long Applied, long Duplicates, long Rejected, long Closed, long Conflicts = 0)
+{
+    /// <summary>Adds one batch's outcome.</summary>
+    public FeedProgress Add(int events, AppendResult r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return new(Batches + 1, Events + events, Applied + r.Applied, Duplicates + r.Duplicates, Rejected + r.Rejected.Count, Closed + r.Closed.Count, Conflicts + r.Conflicts.Count);
+    }
+}
 
 /// <summary>
 /// Replays a data set into a store as live traffic would arrive: all users' events interleaved in global time
@@ -37,13 +46,7 @@ public static class StoreFeeder
             if (batch.Count == batchSize || k == order.Length - 1)
             {
                 AppendResult r = store.Append(batch);
-                progress = new FeedProgress(
-                    progress.Batches + 1,
-                    progress.Events + batch.Count,
-                    progress.Applied + r.Applied,
-                    progress.Duplicates + r.Duplicates,
-                    progress.Rejected + r.Rejected.Count,
-                    progress.Closed + r.Closed.Count);
+                progress = progress.Add(batch.Count, r);
                 onBatch?.Invoke(progress);
                 batch.Clear();
             }
@@ -79,7 +82,7 @@ public static class StoreFeeder
             {
                 (int count, Task<AppendResult> task) = window.Dequeue();
                 AppendResult r = await task.ConfigureAwait(false);
-                progress = new FeedProgress(progress.Batches + 1, progress.Events + count, progress.Applied + r.Applied, progress.Duplicates + r.Duplicates, progress.Rejected + r.Rejected.Count, progress.Closed + r.Closed.Count);
+                progress = progress.Add(count, r);
                 onBatch?.Invoke(progress);
             }
         }

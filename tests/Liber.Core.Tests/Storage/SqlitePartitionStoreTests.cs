@@ -78,7 +78,7 @@ public sealed class SqlitePartitionStoreTests : IDisposable
     }
 
     [Fact]
-    public void Appending_the_same_events_again_is_a_no_op_and_a_reused_id_of_another_user_is_rejected()
+    public void Appending_the_same_events_again_is_a_no_op_and_a_reused_id_of_another_user_is_a_conflict()
     {
         var (streams, features) = Fixture(StreamFixtures.Random(3, users: 4, maxEvents: 40));
         using var store = SqlitePartitionStore.Open(_dir.File("dup.db"), new CountPolicy(5), Caps, features);
@@ -96,8 +96,9 @@ public sealed class SqlitePartitionStoreTests : IDisposable
         Assert.Equal((1, 1), (twiceInOneBatch.Applied, twiceInOneBatch.Duplicates));
 
         AppendResult otherUser = store.Append([e with { User = 1 }]);
-        RejectedEvent rejected = Assert.Single(otherUser.Rejected);
-        Assert.Contains("already applied for user 0", rejected.Reason, StringComparison.Ordinal);
+        Assert.Empty(otherUser.Rejected);
+        RejectedEvent conflict = Assert.Single(otherUser.Conflicts);
+        Assert.Contains("already applied as (user 0, item 1, at 5000, rating 4); this one is (user 1,", conflict.Reason, StringComparison.Ordinal);
         Assert.Equal(streams.EventCount + 1, store.Totals().EventsApplied);
         Assert.True(store.IsApplied(900_001));
         Assert.Empty(store.Verify());
