@@ -47,19 +47,36 @@ public sealed class EndpointTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Feedback_is_stored_as_rating_and_late_or_conflicting_events_are_rejected_with_their_index()
+    public async Task Feedback_is_stored_as_rating_late_events_are_rejected_and_conflicting_ids_are_conflicts_with_their_index()
     {
         await _host.PostAsync("/v1/events", Batch(Ev(1, "u", "i1", 100, feedback: 1), Ev(2, "u", "i2", 200, feedback: 0)));
         JsonElement r = await ServiceHost.ReadAsync(await _host.PostAsync("/v1/events", Batch(Ev(3, "u", "i3", 300), Ev(4, "u", "i4", 150), Ev(1, "v", "i1", 400))));
         Assert.Equal(1, r.GetProperty("applied").GetInt32());
-        // The store reports a reused id with other content as a conflict (or, before it tells conflicts apart, as rejected).
-        JsonElement[] rejected = [.. r.GetProperty("rejected").EnumerateArray().Concat(r.GetProperty("conflicts").EnumerateArray()).OrderBy(x => x.GetProperty("index").GetInt32())];
-        Assert.Equal([1, 2], rejected.Select(x => x.GetProperty("index").GetInt32()));
-        Assert.Equal(4, rejected[0].GetProperty("event_id").GetInt64());
-        Assert.Contains("of user 'u' at 150 is older", rejected[0].GetProperty("reason").GetString(), StringComparison.Ordinal);
-        Assert.Contains("already applied for user 'u', not user 'v'", rejected[1].GetProperty("reason").GetString(), StringComparison.Ordinal);
+        // A late event is rejected; an id reused with other content (here another user) is a conflict, never applied.
+        JsonElement late = Assert.Single(r.GetProperty("rejected").EnumerateArray());
+        Assert.Equal((1, 4L), (late.GetProperty("index").GetInt32(), late.GetProperty("event_id").GetInt64()));
+        Assert.Contains("of user 'u' at 150 is older", late.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        JsonElement conflict = Assert.Single(r.GetProperty("conflicts").EnumerateArray());
+        Assert.Equal((2, 1L), (conflict.GetProperty("index").GetInt32(), conflict.GetProperty("event_id").GetInt64()));
+        Assert.Contains("user 'u', item 'i1'", conflict.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Contains("user 'v', item 'i1'", conflict.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.True(_host.State.Store.FindUser("v") is not int v || _host.State.Store.State(v) is not { } sv || sv.Cache.Length == 0, "user v has no applied event");
         int user = _host.State.Store.FindUser("u")!.Value;
         Assert.Equal([1f, 0f, 4f], _host.State.Store.State(user)!.Cache.Select(e => e.Rating));
+    }
+
+    [Fact]
+    public async Task The_same_id_with_other_content_is_a_conflict_in_the_answer_and_the_first_content_stays()
+    {
+        JsonElement first = await ServiceHost.ReadAsync(await _host.PostAsync("/v1/events", Batch(Ev(7, "u", "i1", 100, rating: 4))));
+        Assert.Equal(1, first.GetProperty("applied").GetInt32());
+        JsonElement again = await ServiceHost.ReadAsync(await _host.PostAsync("/v1/events", Batch(Ev(7, "u", "i1", 100, rating: 4), Ev(7, "u", "i2", 100, rating: 4), Ev(7, "u", "i1", 101, rating: 4), Ev(7, "u", "i1", 100, rating: 2))));
+        Assert.Equal((0, 1), (again.GetProperty("applied").GetInt32(), again.GetProperty("duplicates").GetInt32()));
+        Assert.Equal([1, 2, 3], again.GetProperty("conflicts").EnumerateArray().Select(c => c.GetProperty("index").GetInt32()));
+        Assert.Empty(again.GetProperty("rejected").EnumerateArray());
+        int user = _host.State.Store.FindUser("u")!.Value;
+        Assert.Equal([4f], _host.State.Store.State(user)!.Cache.Select(e => e.Rating));
+        Assert.Equal(100, Assert.Single(_host.State.Store.State(user)!.Cache).Timestamp);
     }
 
     [Theory]
