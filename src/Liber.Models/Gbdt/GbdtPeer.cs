@@ -138,19 +138,7 @@ public sealed class GbdtPeer : IDisposable
     public SplitMetrics Evaluate(SampleSet samples, Range ordinals)
     {
         ArgumentNullException.ThrowIfNull(samples);
-        float[] p = Predict(samples, ordinals);
-        (int offset, int count) = ordinals.GetOffsetAndLength(samples.Count);
-        var labels = new float[count];
-        var users = new int[count];
-        var earlier = new int[count];
-        for (int k = 0; k < count; k++)
-        {
-            labels[k] = samples.Label(offset + k);
-            users[k] = samples.Users[offset + k];
-            earlier[k] = samples[offset + k].Index;
-        }
-
-        return SplitMetrics.Of(p, labels, users, earlier);
+        return SplitMetrics.Of(Predict(samples, ordinals), samples, ordinals);
     }
 
     /// <summary>Saves the trained model (ML.NET's zip) into <paramref name="directory"/>.</summary>

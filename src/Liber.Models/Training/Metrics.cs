@@ -30,6 +30,24 @@ public sealed record SplitMetrics(
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Auc, LogLoss, Gauc, Samples, Buckets?.Count);
 
+    /// <summary>The metrics of predictions <paramref name="probabilities"/> for the samples at <paramref name="ordinals"/>: labels, users and lifelong buckets come from the samples.</summary>
+    public static SplitMetrics Of(ReadOnlySpan<float> probabilities, Liber.Core.Streams.SampleSet samples, Range ordinals)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        (int offset, int length) = ordinals.GetOffsetAndLength(samples.Count);
+        var labels = new float[length];
+        var users = new int[length];
+        var earlier = new int[length];
+        for (int i = 0; i < length; i++)
+        {
+            labels[i] = samples.Label(offset + i);
+            users[i] = samples.Users[offset + i];
+            earlier[i] = samples[offset + i].Index;
+        }
+
+        return Of(probabilities, labels, users, earlier);
+    }
+
     /// <summary>Computes all three metrics, overall and per <see cref="HistoryBuckets"/> bucket of <paramref name="earlierEvents"/> (the sample's index in its user's stream).</summary>
     public static SplitMetrics Of(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> labels, ReadOnlySpan<int> users, ReadOnlySpan<int> earlierEvents) =>
         Of(probabilities, labels, users) with { Buckets = HistoryBuckets.Evaluate(probabilities, labels, users, earlierEvents) };

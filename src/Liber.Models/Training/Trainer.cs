@@ -183,18 +183,7 @@ public static class Trainer
     {
         ArgumentNullException.ThrowIfNull(collator);
         float[] p = Predict(model, collator, ordinals, batchSize, device);
-        (int offset, int length) = ordinals.GetOffsetAndLength(collator.Samples.Count);
-        var labels = new float[length];
-        var users = new int[length];
-        var earlier = new int[length];
-        for (int i = 0; i < length; i++)
-        {
-            labels[i] = collator.Samples.Label(offset + i);
-            users[i] = collator.Samples.Users[offset + i];
-            earlier[i] = collator.Samples[offset + i].Index;
-        }
-
-        return SplitMetrics.Of(p, labels, users, earlier);
+        return SplitMetrics.Of(p, collator.Samples, ordinals);
     }
 
     private static CtrBatch OnDevice(CtrBatch batch, Device device)
