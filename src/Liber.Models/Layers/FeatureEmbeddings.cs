@@ -22,6 +22,7 @@ public sealed class FeatureEmbeddings : nn.Module
     private readonly ModuleList<Embedding> _userFields;
     private readonly ModuleList<Embedding> _itemFields;
     private readonly Embedding? _ratings;
+    private readonly Embedding? _likedShares;
     private readonly bool _userIds;
 
     /// <summary>Rating levels of <see cref="RatingEncoding.Level"/>: the scaled rating in tenths (0.5-5 stars in half steps, 1-5 stars, 1-10 points).</summary>
@@ -51,6 +52,8 @@ public sealed class FeatureEmbeddings : nn.Module
         // Built last so that the other tables draw the same initial values as before ratings were read.
         _ratings = !ratingVectors || ratings == RatingEncoding.None ? null
             : nn.Embedding((ratings == RatingEncoding.Level ? Levels : 2) + 1, 2 * size, padding_idx: 0);
+        // The field backbones' liked-share field: the share of the history liked in tenths (rows 1-11; 0 = no history).
+        _likedShares = ratingVectors ? null : nn.Embedding(Levels + 2, size, padding_idx: 0);
         RegisterComponents();
         using (no_grad())
         {
@@ -60,7 +63,7 @@ public sealed class FeatureEmbeddings : nn.Module
                 nn.init.normal_(p, 0, 0.05);
             }
 
-            foreach (Embedding e in new[] { _users, _items, _categories, _ratings }.OfType<Embedding>().Concat(_userFields).Concat(_itemFields))
+            foreach (Embedding e in new[] { _users, _items, _categories, _ratings, _likedShares }.OfType<Embedding>().Concat(_userFields).Concat(_itemFields))
             {
                 e.weight![0].zero_();
             }
@@ -141,6 +144,23 @@ public sealed class FeatureEmbeddings : nn.Module
         // A hair under the threshold: the ratings and the threshold are both divided by the scale in float32.
         using Scalar liked = LikedRating - 1e-4f, zero = 0;
         return ratings.ge(liked).logical_and(ratings.gt(zero));
+    }
+
+    /// <summary>
+    /// The share of the history the user liked as an E-wide field: liked [B, L], mask [B, L] (bool) -> [B, E], a learned
+    /// vector per tenth (zeros for an empty history). Only in tables built without rating vectors (the field backbones).
+    /// </summary>
+    public Tensor LikedShare(Tensor liked, Tensor mask)
+    {
+        ArgumentNullException.ThrowIfNull(liked);
+        ArgumentNullException.ThrowIfNull(mask);
+        Embedding table = _likedShares ?? throw new InvalidOperationException("these embeddings were built with rating vectors, not the liked-share field");
+        using var scope = NewDisposeScope();
+        using Scalar zero = 0, one = 1, levels = Levels;
+        Tensor count = mask.sum(1);                                             // [B] int64
+        Tensor share = liked.sum(1).to_type(ScalarType.Float32) / count.clamp_min(one).to_type(ScalarType.Float32); // [B]
+        Tensor code = ((share * levels).round().to_type(ScalarType.Int64) + 1) * count.gt(zero).to_type(ScalarType.Int64); // [B]
+        return table.call(code).MoveToOuterDisposeScope();                     // [B, E]
     }
 
     /// <summary>Rating table rows: 0 for padding (rating 0), else the level or the sentiment (1 not liked, 2 liked).</summary>
@@ -224,6 +244,7 @@ public sealed class FeatureEmbeddings : nn.Module
             _userFields.Dispose();
             _itemFields.Dispose();
             _ratings?.Dispose();
+            _likedShares?.Dispose();
         }
 
         base.Dispose(disposing);
