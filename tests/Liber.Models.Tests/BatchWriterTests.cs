@@ -48,9 +48,9 @@ public sealed class BatchWriterTests
         CtrBatch copied = writer.Write(new OneUserSource(user, index, row, vectors, shares: false));
 
         Tensor[] sharedRows = [shared.HistoryItems, shared.HistoryCategories, shared.HistoryRatings, shared.HistoryMask,
-            shared.LongHistory!.Items, shared.LongHistory.Mask, shared.Liber!.Rows!, shared.Liber.Mask, shared.Liber.Ranks, shared.Liber.ShiftMask];
+            shared.LongHistory!.Items, shared.LongHistory.Ratings, shared.LongHistory.Mask, shared.Liber!.Rows!, shared.Liber.Mask, shared.Liber.Ranks, shared.Liber.ShiftMask];
         Tensor[] copiedRows = [copied.HistoryItems, copied.HistoryCategories, copied.HistoryRatings, copied.HistoryMask,
-            copied.LongHistory!.Items, copied.LongHistory.Mask, copied.Liber!.Rows!, copied.Liber.Mask, copied.Liber.Ranks, copied.Liber.ShiftMask];
+            copied.LongHistory!.Items, copied.LongHistory.Ratings, copied.LongHistory.Mask, copied.Liber!.Rows!, copied.Liber.Mask, copied.Liber.Ranks, copied.Liber.ShiftMask];
         for (int k = 0; k < sharedRows.Length; k++)
         {
             Assert.True(SharedRows.IsExpanded(sharedRows[k]), $"shared tensor {k} is not expanded");
@@ -62,6 +62,37 @@ public sealed class BatchWriterTests
         Assert.True(shared.Liber.Mask[0].sum().item<long>() >= 3);
         Assert.True(Same(shared.Items, copied.Items));
         Assert.Equal(Candidates, shared.Size);
+    }
+
+    [Fact]
+    public void The_long_history_carries_the_ratings_of_its_events()
+    {
+        using var scope = NewDisposeScope();
+        int l = Fixture.Tables.Map.HistoryLength, t = 20;
+        var writer = new BatchWriter(Fixture.Tables.Map, new LongHistoryRequest(LongHistoryKind.Recent, t), 0);
+        (int user, int index, int row) = LateSample();
+        CtrBatch batch = writer.Write(new OneUserSource(user, index, row, null, shares: false));
+        float[] longRatings = batch.LongHistory!.Ratings[0].data<float>().ToArray();
+        float[] shortRatings = batch.HistoryRatings[0].data<float>().ToArray();
+        // Both are full (a late sample): the short history is the long one's last L entries, ratings included.
+        Assert.True(longRatings.All(r => r > 0), "a real long-history entry has rating 0");
+        Approx.Equal(shortRatings, longRatings.AsSpan(t - l));
+        int first = Fixture.Samples.Streams.Row(user, index - t);
+        Approx.Equal(Fixture.Samples.Streams.Ratings[first] / Fixture.Tables.RatingScale, longRatings[0]);
+    }
+
+    [Fact]
+    public void The_feature_map_records_the_liked_threshold_on_the_scaled_ratings()
+    {
+        // The label is rating >= threshold; history entries are split by the same test on ratings / scale maximum.
+        FeatureMap map = Fixture.Tables.Map;
+        Approx.Equal(Fixture.Tables.RatingScale, map.RatingScale);
+        Approx.Equal(Fixture.Samples.Threshold / Fixture.Tables.RatingScale, map.LikedRating);
+        using var embeddings = new FeatureEmbeddings(map, 4);
+        using var scope = NewDisposeScope();
+        float[] ratings = [0f, 1f / 5, 3f / 5, 4f / 5, 1f];
+        bool[] liked = embeddings.Liked(tensor(ratings)).data<bool>().ToArray();
+        Assert.Equal(ratings.Select(r => r > 0 && r * map.RatingScale >= Fixture.Samples.Threshold - 1e-3), liked);
     }
 
     [Fact]

@@ -51,6 +51,14 @@ public sealed record BackboneOptions
     /// </summary>
     [JsonPropertyName("user_id")] public bool UserId { get; init; } = true;
 
+    /// <summary>
+    /// How the rating of each history event enters the model (default level): a learned vector per rating level added to
+    /// each history item vector, a liked / not-liked vector instead, or none (ratings ignored, the ablation).
+    /// </summary>
+    [JsonPropertyName("ratings")]
+    [JsonConverter(typeof(JsonStringEnumConverter<RatingEncoding>))]
+    public RatingEncoding Ratings { get; init; } = RatingEncoding.Level;
+
     /// <summary>Validates the options, naming the offending key.</summary>
     public void Validate()
     {
@@ -66,6 +74,7 @@ public sealed record BackboneOptions
         Require(AttentionHeads >= 1, "attention_heads", AttentionHeads);
         Require(GruHidden is null or >= 1, "gru_hidden", GruHidden ?? 0);
         Require(AuxiliaryWeight >= 0, "auxiliary_weight", AuxiliaryWeight);
+        Require(Enum.IsDefined(Ratings), "ratings", Ratings);
     }
 
     private static void Require(bool ok, string key, object value)
@@ -75,4 +84,17 @@ public sealed record BackboneOptions
             throw new ArgumentException($"backbone option {key} has an invalid value {value}");
         }
     }
+}
+
+/// <summary>How history ratings enter the model (<see cref="BackboneOptions.Ratings"/>).</summary>
+public enum RatingEncoding
+{
+    /// <summary>Ratings ignored: every history entry reads as if its rating were missing.</summary>
+    None,
+
+    /// <summary>A learned vector per rating level (the scaled rating in tenths: 1-5 stars and half stars alike).</summary>
+    Level,
+
+    /// <summary>A learned vector for liked (at or above the label threshold) and one for not liked.</summary>
+    Sentiment,
 }

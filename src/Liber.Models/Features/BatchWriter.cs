@@ -104,7 +104,7 @@ public sealed class BatchWriter(FeatureMap map, LongHistoryRequest? longHistory,
         return end - from;
     }
 
-    /// <summary>Fills a sequence's entries from <paramref name="start"/> on with <paramref name="events"/> (ratings skipped when the span is empty).</summary>
+    /// <summary>Fills a sequence's entries from <paramref name="start"/> on with <paramref name="events"/>.</summary>
     private static void WriteEvents<TSource>(TSource source, ReadOnlySpan<int> events, int start, int c, Span<long> items, Span<long> cats, Span<bool> mask, Span<float> ratings)
         where TSource : IBatchSource, allows ref struct
     {
@@ -114,10 +114,7 @@ public sealed class BatchWriter(FeatureMap map, LongHistoryRequest? longHistory,
             items[at] = source.EventItem(e);
             source.EventCategories(e).CopyTo(cats.Slice(at * c, c));
             mask[at] = true;
-            if (!ratings.IsEmpty)
-            {
-                ratings[at] = source.EventRating(e);
-            }
+            ratings[at] = source.EventRating(e);
         }
     }
 
@@ -128,16 +125,23 @@ public sealed class BatchWriter(FeatureMap map, LongHistoryRequest? longHistory,
         int b = source.Count, t = request.Length, c = Map.MaxCategories;
         bool search = request.Kind == LongHistoryKind.CategorySearch;
         int rows = search || !source.SharesUser ? b : 1;
-        Tensor itemsT = Longs(rows, t), catsT = Longs(rows, t, c), maskT = zeros(rows, t, ScalarType.Bool);
+        Tensor itemsT = Longs(rows, t), catsT = Longs(rows, t, c), maskT = zeros(rows, t, ScalarType.Bool), ratingsT = zeros(rows, t);
         Span<long> items = Of<long>(itemsT), cats = Of<long>(catsT);
         Span<bool> mask = Of<bool>(maskT);
+        Span<float> ratings = Of<float>(ratingsT);
         for (int s = 0; s < rows; s++)
         {
             int n = search ? source.Search(s, events[..t]) : Last(source.Events(s), events[..t]);
-            WriteEvents(source, events[..n], s * t, c, items, cats, mask, []);
+            WriteEvents(source, events[..n], s * t, c, items, cats, mask, ratings);
         }
 
-        return new SequenceInput { Items = SharedRows.Expand(itemsT, b), Categories = SharedRows.Expand(catsT, b), Mask = SharedRows.Expand(maskT, b) };
+        return new SequenceInput
+        {
+            Items = SharedRows.Expand(itemsT, b),
+            Categories = SharedRows.Expand(catsT, b),
+            Ratings = SharedRows.Expand(ratingsT, b),
+            Mask = SharedRows.Expand(maskT, b),
+        };
     }
 
     private LiberInput WriteLiber<TSource>(TSource source)

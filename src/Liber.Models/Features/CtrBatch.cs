@@ -90,7 +90,7 @@ public sealed class CtrBatch : IDisposable
     }
 }
 
-/// <summary>A sequence of events as tensors: [B, T] items, [B, T, C] categories, [B, T] mask; left-aligned, oldest first.</summary>
+/// <summary>A sequence of events as tensors: [B, T] items, [B, T, C] categories, [B, T] ratings, [B, T] mask; left-aligned, oldest first.</summary>
 public sealed class SequenceInput : IDisposable
 {
     /// <summary>[B, T] int64 item ids (+1), 0 on padding.</summary>
@@ -99,17 +99,21 @@ public sealed class SequenceInput : IDisposable
     /// <summary>[B, T, C] int64 category ids (+1).</summary>
     public required Tensor Categories { get; init; }
 
+    /// <summary>[B, T] float32: ratings scaled to [0, 1] as in <see cref="CtrBatch.HistoryRatings"/> (0 on padding).</summary>
+    public required Tensor Ratings { get; init; }
+
     /// <summary>[B, T] bool: true where the entry is real.</summary>
     public required Tensor Mask { get; init; }
 
     /// <summary>Moves the tensors to a device.</summary>
-    public SequenceInput To(Device device) => new() { Items = Items.to(device), Categories = Categories.to(device), Mask = Mask.to(device) };
+    public SequenceInput To(Device device) => new() { Items = Items.to(device), Categories = Categories.to(device), Ratings = Ratings.to(device), Mask = Mask.to(device) };
 
     /// <summary>Moves the tensors out of the current dispose scope.</summary>
     public void MoveToOuterDisposeScope()
     {
         Items.MoveToOuterDisposeScope();
         Categories.MoveToOuterDisposeScope();
+        Ratings.MoveToOuterDisposeScope();
         Mask.MoveToOuterDisposeScope();
     }
 
@@ -118,6 +122,7 @@ public sealed class SequenceInput : IDisposable
     {
         Items.Dispose();
         Categories.Dispose();
+        Ratings.Dispose();
         Mask.Dispose();
     }
 }

@@ -60,6 +60,16 @@ public sealed record FeatureMap
     /// <summary>The label threshold the samples used.</summary>
     [JsonPropertyName("threshold")] public required float Threshold { get; init; }
 
+    /// <summary>The rating scale's maximum, by which ratings are divided to lie in [0, 1] (0 in maps written before it was recorded).</summary>
+    [JsonPropertyName("rating_scale")] public float RatingScale { get; init; }
+
+    /// <summary>
+    /// The label threshold on the scaled ratings of <see cref="CtrBatch.HistoryRatings"/>: a history entry at or above it
+    /// was liked. Maps without <see cref="RatingScale"/> split at 0.5.
+    /// </summary>
+    [JsonIgnore]
+    public float LikedRating => RatingScale > 0 ? Threshold / RatingScale : 0.5f;
+
     /// <summary>Rows of the category embedding (categories plus padding).</summary>
     [JsonIgnore]
     public int CategoryVocabulary => Categories.Count + 1;

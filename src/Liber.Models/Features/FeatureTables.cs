@@ -106,6 +106,7 @@ public sealed class FeatureTables
             HistoryLength = samples.Options.HistoryLength,
             MaxPartitions = maxPartitions,
             Threshold = samples.Threshold,
+            RatingScale = dataset.Scale.Max,
         };
         return new FeatureTables(map, itemCats, itemCodes, userCodes, dataset.Scale.Max);
     }

@@ -25,7 +25,7 @@ public sealed class AutoInt : CtrBackbone
     {
         ArgumentNullException.ThrowIfNull(map);
         ArgumentNullException.ThrowIfNull(options);
-        _embeddings = new FeatureEmbeddings(map, options.EmbeddingSize, options.UserId);
+        _embeddings = new FeatureEmbeddings(map, options.EmbeddingSize, options.UserId, options.Ratings, ratingVectors: false);
         var layers = new InteractingLayer[options.AttentionLayers];
         int width = options.EmbeddingSize;
         for (int i = 0; i < layers.Length; i++)

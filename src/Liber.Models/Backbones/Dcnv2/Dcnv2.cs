@@ -23,7 +23,7 @@ public sealed class Dcnv2 : CtrBackbone
     {
         ArgumentNullException.ThrowIfNull(map);
         ArgumentNullException.ThrowIfNull(options);
-        _embeddings = new FeatureEmbeddings(map, options.EmbeddingSize, options.UserId);
+        _embeddings = new FeatureEmbeddings(map, options.EmbeddingSize, options.UserId, options.Ratings, ratingVectors: false);
         OutputWidth = FieldInputs.Count(map) * options.EmbeddingSize;
         _cross = new CrossNetwork(OutputWidth, options.CrossLayers, options.CrossRank);
         TargetWidth = _embeddings.ItemWidth;

@@ -21,9 +21,9 @@ public sealed class DeepFm : CtrBackbone
     public DeepFm(FeatureMap map, BackboneOptions options)
         : base(nameof(DeepFm))
     {
-        _embeddings = new FeatureEmbeddings(map, options.EmbeddingSize, options.UserId);
+        _embeddings = new FeatureEmbeddings(map, options.EmbeddingSize, options.UserId, options.Ratings, ratingVectors: false);
         // First-order weights: the same tables with width 1.
-        _firstOrder = new FeatureEmbeddings(map, 1, options.UserId);
+        _firstOrder = new FeatureEmbeddings(map, 1, options.UserId, options.Ratings, ratingVectors: false);
         OutputWidth = FieldInputs.Count(map) * options.EmbeddingSize;
         TargetWidth = _embeddings.ItemWidth;
         RegisterComponents();

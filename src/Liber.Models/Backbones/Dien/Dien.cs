@@ -7,12 +7,12 @@ using static TorchSharp.torch;
 namespace Liber.Models.Backbones;
 
 /// <summary>
-/// DIEN (Zhou et al., 2019). Interest extractor: a GRU over the short-term history's item vectors
+/// DIEN (Zhou et al., 2019). Interest extractor: a GRU over the short-term history's item vectors with their ratings
 /// [B, L, 2E] -> states [B, L, H] (H = <see cref="BackboneOptions.GruHidden"/>, default 2E). Auxiliary loss
 /// (training mode only, returned as <see cref="BackboneOutput.AuxiliaryLoss"/>): state h_t must tell the next
 /// event's item e_{t+1} from a negative item by inner product, <c>-log σ(h_t·e_{t+1}) - log(1 - σ(h_t·e'_{t+1}))</c>,
 /// averaged over the valid steps. Negatives are drawn from the real history entries of the same batch with
-/// <c>torch.randint</c> on the default generator (so they follow item popularity, carry their categories, and are
+/// <c>torch.randint</c> on the default generator (so they follow item popularity, carry their categories and ratings, and are
 /// reproducible under the run's seed); a draw equal to the positive item is dropped from the loss.
 /// Interest evolution: DIN's attention unit scores each state against the target, a softmax over the valid
 /// steps gives a_t, and an <see cref="Augru"/> over the states yields the final interest h'_L. Features:
@@ -32,7 +32,7 @@ public sealed class Dien : CtrBackbone
     {
         ArgumentNullException.ThrowIfNull(map);
         ArgumentNullException.ThrowIfNull(options);
-        _embeddings = new FeatureEmbeddings(map, options.EmbeddingSize, options.UserId);
+        _embeddings = new FeatureEmbeddings(map, options.EmbeddingSize, options.UserId, options.Ratings);
         int item = _embeddings.ItemWidth;
         int hidden = options.GruHidden ?? item;
         _extractor = nn.GRU(item, hidden, batchFirst: true);
@@ -86,9 +86,10 @@ public sealed class Dien : CtrBackbone
         Tensor draw = real[randint(0, real.shape[0], [b, l - 1], dtype: ScalarType.Int64, device: real.device)]; // [B, L-1] flat indices
         Tensor negItems = batch.HistoryItems.flatten()[draw];                   // [B, L-1]
         Tensor negCategories = batch.HistoryCategories.flatten(0, 1)[draw];     // [B, L-1, C]
+        Tensor negRatings = batch.HistoryRatings.flatten()[draw];               // [B, L-1]
         Tensor valid = batch.HistoryMask[.., 1..].logical_and(negItems.ne(batch.HistoryItems[.., 1..])).to_type(ScalarType.Float32); // [B, L-1]
         Tensor positives = Project(history[.., 1..]);                           // [B, L-1, H]
-        Tensor negatives = Project(_embeddings.ItemVectors(negItems, negCategories));                  // [B, L-1, H]
+        Tensor negatives = Project(_embeddings.HistoryVectors(negItems, negCategories, negRatings)); // [B, L-1, H]
         Tensor h = states[.., ..^1];                                            // [B, L-1, H]
         Tensor pos = (h * positives).sum(-1);                                   // [B, L-1]
         Tensor neg = (h * negatives).sum(-1);                                   // [B, L-1]

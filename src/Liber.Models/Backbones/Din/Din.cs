@@ -21,7 +21,7 @@ public sealed class Din : CtrBackbone
         : base(nameof(Din))
     {
         _long = longHistory;
-        _embeddings = new FeatureEmbeddings(map, options.EmbeddingSize, options.UserId);
+        _embeddings = new FeatureEmbeddings(map, options.EmbeddingSize, options.UserId, options.Ratings);
         _attention = new TargetAttention(_embeddings.ItemWidth, options.AttentionHidden);
         TargetWidth = _embeddings.ItemWidth;
         OutputWidth = _embeddings.UserWidth + 2 * _embeddings.ItemWidth + _embeddings.ItemFieldWidth;

@@ -22,7 +22,7 @@ public sealed class Sim : CtrBackbone
         : base(nameof(Sim))
     {
         _search = new LongHistoryRequest(LongHistoryKind.CategorySearch, options.SearchLength);
-        _embeddings = new FeatureEmbeddings(map, options.EmbeddingSize, options.UserId);
+        _embeddings = new FeatureEmbeddings(map, options.EmbeddingSize, options.UserId, options.Ratings);
         _shortAttention = new TargetAttention(_embeddings.ItemWidth, options.AttentionHidden, "short");
         _longAttention = new TargetAttention(_embeddings.ItemWidth, options.AttentionHidden, "long");
         TargetWidth = _embeddings.ItemWidth;
