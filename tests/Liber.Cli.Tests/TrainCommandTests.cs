@@ -148,4 +148,13 @@ public sealed class TrainCommandTests
             Assert.Single(refused.Err.Trim().Split('\n'));
         }
     }
+
+    [Fact]
+    public void Ratings_can_be_switched_off_for_the_rating_blind_control()
+    {
+        var (code, output, error) = Train("--backbone", "din", "--ratings", "none", "--json");
+        Assert.True(code == 0, error);
+        Assert.Equal("None", JsonDocument.Parse(output).RootElement.GetProperty("config").GetProperty("options").GetProperty("ratings").ToString());
+        Assert.Equal(1, Train("--backbone", "din", "--ratings", "stars").Code);
+    }
 }

@@ -40,8 +40,10 @@ public static class TrainCommand
         var maxPartitions = new Option<int>("--max-partitions") { Description = "P: visible partitions per sample (the most recent with end < index)", DefaultValueFactory = _ => 32 };
         var fusion = new Option<string>("--fusion") { Description = "UIF variant: " + string.Join(", ", FusionOptions.Variants), DefaultValueFactory = _ => "attention" };
         fusion.AcceptOnlyFromAmong([.. FusionOptions.Variants]);
+        var ratings = new Option<string>("--ratings") { Description = "how history ratings enter the backbone: level (a learned vector per rating level), sentiment (liked / not liked), none (ignored: the rating-blind control)", DefaultValueFactory = _ => "level" };
+        ratings.AcceptOnlyFromAmong("level", "sentiment", "none");
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
-        foreach (Option o in new Option[] { backbone, threads, epochs, batchSize, lr, device, historyLength, checkpoint, liber, fusion, maxPartitions, json })
+        foreach (Option o in new Option[] { backbone, ratings, threads, epochs, batchSize, lr, device, historyLength, checkpoint, liber, fusion, maxPartitions, json })
         {
             cmd.Options.Add(o);
         }
@@ -72,6 +74,7 @@ public static class TrainCommand
             var options = new RunOptions
             {
                 Backbone = r.GetValue(backbone)!,
+                Options = new BackboneOptions { Ratings = Enum.Parse<RatingEncoding>(r.GetValue(ratings)!, ignoreCase: true) },
                 Threads = r.GetValue(threads),
                 Samples = new SampleOptions { HistoryLength = r.GetValue(historyLength) },
                 Training = new TrainOptions { Epochs = r.GetValue(epochs), BatchSize = r.GetValue(batchSize), LearningRate = r.GetValue(lr), Seed = seed, Device = r.GetValue(device)! },
