@@ -29,7 +29,7 @@ public sealed class DatasetOptions
     public Option<string?> Mapping { get; } = new("--mapping") { Description = $"csv only: column-mapping file (default: {CsvDatasetReader.MappingFileName} in the folder)" };
 
     /// <summary>--seed.</summary>
-    public Option<int> Seed { get; } = new("--seed") { Description = "synthetic only: world seed", DefaultValueFactory = _ => new SyntheticOptions().Seed };
+    public Option<int> Seed { get; } = new("--seed") { Description = "seed of training (shuffling, initial weights, the GBDT peer) and, for the synthetic world, of its generator", DefaultValueFactory = _ => new SyntheticOptions().Seed };
 
     /// <summary>--users.</summary>
     public Option<int> Users { get; } = new("--users") { Description = "synthetic only: number of users", DefaultValueFactory = _ => new SyntheticOptions().Users };
