@@ -49,6 +49,7 @@ public sealed class LoadReport
 {
     private readonly Dictionary<string, int> _skipped = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _examples = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _folded = new(StringComparer.Ordinal);
 
     /// <summary>Rows skipped under <see cref="BadRowPolicy.Skip"/>, over all reasons.</summary>
     public int BadRowsSkipped => _skipped.Values.Sum();
@@ -58,6 +59,12 @@ public sealed class LoadReport
 
     /// <summary>First skipped row of each reason (file:line: text).</summary>
     public IReadOnlyDictionary<string, string> Examples => _examples;
+
+    /// <summary>Rows kept but folded into another event or otherwise reinterpreted, by what was done (never dropped silently).</summary>
+    public IReadOnlyDictionary<string, int> Folded => _folded;
+
+    /// <summary>Counts one row folded or reinterpreted as <paramref name="what"/> says.</summary>
+    public void Fold(string what) => _folded[what] = _folded.GetValueOrDefault(what) + 1;
 
     /// <summary>Records one skipped row.</summary>
     public void Skip(string reason, string file, long line, string text)

@@ -35,6 +35,7 @@ public static class DatasetReaders
         new MovieLens100KReader(),
         new MovieLens1MReader(),
         new MovieLensLatestReader(),
+        new LastFm2KReader(),
         new CsvDatasetReader(),
         new SyntheticReader(),
     ];

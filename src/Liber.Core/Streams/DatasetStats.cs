@@ -60,6 +60,9 @@ public sealed record DatasetStats
     /// <summary>Skipped rows by reason.</summary>
     [JsonPropertyName("bad_rows_by_reason")] public IReadOnlyDictionary<string, int> BadRowsByReason { get; init; } = new Dictionary<string, int>();
 
+    /// <summary>Rows kept but folded into another event (e.g. repeat implicit interactions), by what was done.</summary>
+    [JsonPropertyName("rows_folded")] public IReadOnlyDictionary<string, int> RowsFolded { get; init; } = new Dictionary<string, int>();
+
     /// <summary>min_history in force.</summary>
     [JsonPropertyName("min_history")] public int MinHistory { get; init; }
 
@@ -128,6 +131,7 @@ public sealed record DatasetStats
             DuplicatesDropped = s.DuplicatesDropped,
             BadRowsSkipped = s.Dataset.Report.BadRowsSkipped,
             BadRowsByReason = s.Dataset.Report.SkippedByReason,
+            RowsFolded = s.Dataset.Report.Folded,
             MinHistory = samples.Options.MinHistory,
             MinHistoryExcluded = samples.MinHistoryExcluded,
             Samples = samples.Count,
