@@ -38,6 +38,35 @@ public sealed class DataStatsCommandTests : IDisposable
     }
 
     [Fact]
+    public void Implicit_csv_stats_report_positives_and_drawn_negatives()
+    {
+        File.WriteAllText(Path.Combine(_dir, "liber-csv.json"), """{ "events": { "rating": null } }""");
+        File.WriteAllText(Path.Combine(_dir, "events.csv"), "user_id,item_id,timestamp\n" + string.Concat(Enumerable.Range(0, 60).Select(i => $"u{i % 3},i{i % 41},{1000 + i}\n")));
+
+        var (code, output, error) = CliRunner.Run("data", "stats", "--dataset", "csv", "--path", _dir, "--min-history", "2", "--negatives", "3", "--json");
+        Assert.True(code == 0, error);
+        JsonElement j = Json(output);
+        int events = j.GetProperty("events").GetInt32();
+        Assert.Equal(events, j.GetProperty("positives").GetInt32());
+        Assert.Equal(3, j.GetProperty("negatives_per_positive").GetInt32());
+        Assert.Equal("popularity", j.GetProperty("negative_sampling").GetString());
+        Assert.Equal((events - j.GetProperty("min_history_excluded").GetInt32()) * 4, j.GetProperty("samples").GetInt32());
+
+        (code, output, _) = CliRunner.Run("data", "stats", "--dataset", "csv", "--path", _dir, "--min-history", "2");
+        Assert.Equal(0, code);
+        Assert.Contains("negatives per positive (popularity)", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Negatives_on_rated_data_are_a_one_line_error()
+    {
+        var (code, _, error) = CliRunner.Run("data", "stats", "--users", "10", "--negatives", "4");
+        Assert.Equal(1, code);
+        Assert.Contains("implicit data only", error, StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
+    }
+
+    [Fact]
     public void Table_output_names_the_statistics()
     {
         var (code, output, _) = CliRunner.Run("data", "stats", "--users", "10", "--min-history", "3");

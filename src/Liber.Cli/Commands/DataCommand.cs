@@ -22,6 +22,10 @@ public static class DataCommand
         var minHistory = new Option<int>("--min-history") { Description = "exclude samples with fewer earlier events", DefaultValueFactory = _ => 5 };
         var threshold = new Option<float?>("--threshold") { Description = "label threshold: rating >= threshold is a positive (default: the data set's, 4 for MovieLens)" };
         var json = new Option<bool>("--json") { Description = "print one JSON object instead of a table" };
+        var negatives = new Option<int?>("--negatives") { Description = $"implicit data: negatives drawn per positive (default {SampleOptions.DefaultImplicitNegatives})" };
+        var sampling = new Option<NegativeSampling>("--negative-sampling") { Description = "implicit data: popularity (by event counts strictly before the sample) or uniform", DefaultValueFactory = _ => NegativeSampling.Popularity };
+        stats.Options.Add(negatives);
+        stats.Options.Add(sampling);
         stats.Options.Add(minHistory);
         stats.Options.Add(threshold);
         stats.Options.Add(json);
@@ -38,7 +42,7 @@ public static class DataCommand
             }
 
             var streams = UserStreams.Build(dataset);
-            var samples = SampleSet.Build(streams, new SampleOptions { MinHistory = r.GetValue(minHistory), Threshold = r.GetValue(threshold) });
+            var samples = SampleSet.Build(streams, new SampleOptions { MinHistory = r.GetValue(minHistory), Threshold = r.GetValue(threshold), Negatives = r.GetValue(negatives), NegativeSampling = r.GetValue(sampling) });
             var s = DatasetStats.Of(samples);
             if (r.GetValue(json))
             {
@@ -66,12 +70,26 @@ public static class DataCommand
         Row("items (with events)", N(s.Items));
         Row("catalog items", N(s.CatalogItems));
         Row("events", N(s.Events));
-        Row($"positives (rating >= {s.Threshold.ToString(CultureInfo.InvariantCulture)})", $"{N(s.Positives)} ({(s.Events == 0 ? 0 : 100.0 * s.Positives / s.Events):F1}%)");
+        if (s.NegativeSampling is string sampling)
+        {
+            Row("positives (implicit: every event)", N(s.Positives));
+            Row($"negatives per positive ({sampling})", N(s.NegativesPerPositive));
+        }
+        else
+        {
+            Row($"positives (rating >= {s.Threshold.ToString(CultureInfo.InvariantCulture)})", $"{N(s.Positives)} ({(s.Events == 0 ? 0 : 100.0 * s.Positives / s.Events):F1}%)");
+        }
+
         Row("duplicates dropped", N(s.DuplicatesDropped));
         Row("bad rows skipped", N(s.BadRowsSkipped));
         foreach (var (reason, count) in s.BadRowsByReason)
         {
             Row($"  {reason}", N(count));
+        }
+
+        foreach (var (what, count) in s.RowsFolded)
+        {
+            Row($"rows folded: {what}", N(count));
         }
 
         Row($"excluded by min_history={s.MinHistory}", N(s.MinHistoryExcluded));

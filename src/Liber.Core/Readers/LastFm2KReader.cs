@@ -179,7 +179,7 @@ public sealed class LastFm2KReader : IDatasetReader
             counts[tag] = counts.GetValueOrDefault(tag) + 1;
             if (first.TryGetValue((u, item), out var seen))
             {
-                b.Report.Fold("repeat tag assignments (folded into the pair's first event)");
+                b.Report.Fold("repeat tag assignments (folded into the first event of the pair)");
                 if (ts < seen.Timestamp)
                 {
                     first[(u, item)] = (ts, rows); // an earlier day further down the file: that row is the first interaction

@@ -48,6 +48,12 @@ public sealed record DatasetStats
     /// <summary>Events with rating &gt;= threshold.</summary>
     [JsonPropertyName("positives")] public int Positives { get; init; }
 
+    /// <summary>Implicit data: negatives drawn per positive (0 for rated data, whose low ratings are the negatives).</summary>
+    [JsonPropertyName("negatives_per_positive")] public int NegativesPerPositive { get; init; }
+
+    /// <summary>Implicit data: how negatives were drawn (null for rated data).</summary>
+    [JsonPropertyName("negative_sampling")] public string? NegativeSampling { get; init; }
+
     /// <summary>Label threshold used.</summary>
     [JsonPropertyName("threshold")] public float Threshold { get; init; }
 
@@ -128,6 +134,8 @@ public sealed record DatasetStats
             Events = s.EventCount,
             Positives = positives,
             Threshold = samples.Threshold,
+            NegativesPerPositive = samples.NegativesPerPositive,
+            NegativeSampling = samples.IsImplicit && samples.NegativesPerPositive > 0 ? samples.Options.NegativeSampling.ToString().ToLowerInvariant() : null,
             DuplicatesDropped = s.DuplicatesDropped,
             BadRowsSkipped = s.Dataset.Report.BadRowsSkipped,
             BadRowsByReason = s.Dataset.Report.SkippedByReason,

@@ -12,9 +12,26 @@ public sealed record SampleOptions
     /// <summary>Short-term history window L (default 20).</summary>
     public int HistoryLength { get; init; } = 20;
 
+    /// <summary>Implicit data: negatives drawn per positive; null takes 4 for implicit data and 0 for rated data (which has its own negatives).</summary>
+    public int? Negatives { get; init; }
+
+    /// <summary>Implicit data: how negatives are drawn (default: by popularity strictly before the sample's time).</summary>
+    public NegativeSampling NegativeSampling { get; init; } = NegativeSampling.Popularity;
+
+    /// <summary>Implicit data: the negative sampler's seed. Fixed by default so every backbone and run sees the same negatives.</summary>
+    public int NegativeSeed { get; init; } = 20_240_101;
+
+    /// <summary>The default number of negatives per positive for implicit data.</summary>
+    public const int DefaultImplicitNegatives = 4;
+
     /// <summary>Validates the options.</summary>
     public void Validate()
     {
+        if (Negatives is < 0 or > 1000)
+        {
+            throw new ArgumentException($"negatives per positive must be in 0..1000, got {Negatives}");
+        }
+
         if (MinHistory < 0)
         {
             throw new ArgumentException($"min_history must be >= 0, got {MinHistory}");
@@ -49,18 +66,29 @@ public sealed class SampleSet
 {
     private readonly int[] _rows;
     private readonly int[] _users;
+    private readonly int[]? _items; // implicit data: the target item of each sample (a positive's own item, or a drawn negative)
 
-    private SampleSet(UserStreams streams, SampleOptions options, float threshold, int[] rows, int[] users, int excluded)
+    private SampleSet(UserStreams streams, SampleOptions options, float threshold, int[] rows, int[] users, int excluded, int[]? items, int negatives)
     {
         Streams = streams;
         Options = options;
         Threshold = threshold;
         _rows = rows;
         _users = users;
+        _items = items;
+        NegativesPerPositive = negatives;
         MinHistoryExcluded = excluded;
-        TrainCount = (int)((long)rows.Length * 8 / 10);
-        ValidCount = (int)((long)rows.Length * 9 / 10) - TrainCount;
+        // The 80/10/10 split counts positives (events); a positive's negatives follow it into its split.
+        long events = rows.Length / (negatives + 1);
+        TrainCount = (int)(events * 8 / 10) * (negatives + 1);
+        ValidCount = (int)(events * 9 / 10) * (negatives + 1) - TrainCount;
     }
+
+    /// <summary>Implicit data: sampled negatives per positive (each positive is followed by its negatives); 0 for rated data.</summary>
+    public int NegativesPerPositive { get; }
+
+    /// <summary>Whether the labels come from drawn negatives (implicit data) rather than ratings.</summary>
+    public bool IsImplicit => _items is not null;
 
     /// <summary>The streams the samples refer to.</summary>
     public UserStreams Streams { get; }
@@ -102,8 +130,13 @@ public sealed class SampleSet
         }
     }
 
-    /// <summary>The label (1 or 0) of a sample.</summary>
-    public int Label(int ordinal) => Streams.Ratings[_rows[ordinal]] >= Threshold ? 1 : 0;
+    /// <summary>The label (1 or 0) of a sample: rating &gt;= threshold for rated data; for implicit data 1 for a positive, 0 for its negatives.</summary>
+    public int Label(int ordinal) => _items is null
+        ? Streams.Ratings[_rows[ordinal]] >= Threshold ? 1 : 0
+        : ordinal % (NegativesPerPositive + 1) == 0 ? 1 : 0;
+
+    /// <summary>The target item of a sample: the event's item, or for an implicit negative the drawn item.</summary>
+    public int TargetItem(int ordinal) => _items is null ? Streams.Items[_rows[ordinal]] : _items[ordinal];
 
     /// <summary>Which split an ordinal position is in.</summary>
     public Split SplitOf(int ordinal) => ordinal < TrainCount ? Split.Train : ordinal < TrainCount + ValidCount ? Split.Valid : Split.Test;
@@ -161,14 +194,30 @@ public sealed class SampleSet
         }
 
         Array.Sort(keys);
-        var rows = new int[count];
-        var users = new int[count];
-        for (int i = 0; i < count; i++)
+        bool implicitData = streams.Dataset.Scale.Min >= streams.Dataset.Scale.Max;
+        int negatives = options.Negatives ?? (implicitData ? SampleOptions.DefaultImplicitNegatives : 0);
+        if (negatives > 0 && !implicitData)
         {
-            rows[i] = (int)(keys[i] & 0xFFFFFFFF);
-            users[i] = streams.UserOfRow(rows[i]);
+            throw new ArgumentException($"negatives per positive ({negatives}) apply to implicit data only; {streams.Dataset.Kind} has ratings ({streams.Dataset.Scale.Min}..{streams.Dataset.Scale.Max}), whose low ratings are its negatives");
         }
 
-        return new SampleSet(streams, options, threshold, rows, users, excluded);
+        int width = negatives + 1;
+        var rows = new int[(long)count * width];
+        var users = new int[rows.Length];
+        int[]? items = implicitData ? new int[rows.Length] : null;
+        var sampler = implicitData && negatives > 0 ? new NegativeSampler(streams, options.NegativeSampling, options.NegativeSeed) : null;
+        for (int i = 0; i < count; i++)
+        {
+            int row = (int)(keys[i] & 0xFFFFFFFF), user = streams.UserOfRow(row), at = i * width;
+            rows.AsSpan(at, width).Fill(row);
+            users.AsSpan(at, width).Fill(user);
+            if (items is not null)
+            {
+                items[at] = streams.Items[row];
+                sampler?.Draw(user, row, items.AsSpan(at + 1, negatives));
+            }
+        }
+
+        return new SampleSet(streams, options, threshold, rows, users, excluded, items, negatives);
     }
 }

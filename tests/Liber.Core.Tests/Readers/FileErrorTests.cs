@@ -49,7 +49,7 @@ public sealed class FileErrorTests : IDisposable
     {
         var e = Assert.Throws<ArgumentException>(() => DatasetReaders.Load("movielens-20m", new DatasetRequest(_dir.Path)));
         Assert.Contains("'movielens-20m'", e.Message, StringComparison.Ordinal);
-        Assert.Contains("movielens-100k, movielens-1m, movielens-latest, csv", e.Message, StringComparison.Ordinal);
+        Assert.Contains("movielens-100k, movielens-1m, movielens-latest, lastfm-2k, csv", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]

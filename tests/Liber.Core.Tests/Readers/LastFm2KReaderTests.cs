@@ -40,7 +40,7 @@ public sealed class LastFm2KReaderTests : IDisposable
         Assert.Equal([Day(2009, 4, 1), Day(2009, 3, 1), Day(2010, 1, 1), Day(2010, 1, 1), Day(2010, 1, 2)], ds.Events.Timestamps.ToArray());
         Assert.All(ds.Events.Ratings.ToArray(), r => Assert.Equal(1f, r));
         Assert.Equal(LastFm2KReader.Implicit, ds.Scale);
-        Assert.Equal(2, ds.Report.Folded["repeat tag assignments (folded into the pair's first event)"]);
+        Assert.Equal(2, ds.Report.Folded["repeat tag assignments (folded into the first event of the pair)"]);
         Assert.Equal(1, ds.Report.Folded["artists not in artists.dat (kept, named by id)"]);
         Assert.Equal(0, ds.Report.BadRowsSkipped);
     }
@@ -144,7 +144,7 @@ public sealed class LastFm2KReaderTests : IDisposable
         Assert.Equal(pairs.Count, ds.Events.Count);
         Assert.Equal(1_892, users.Count);
         Assert.Equal(users.Count, ds.Users.Count);
-        Assert.Equal(rows - before1970 - pairs.Count, ds.Report.Folded["repeat tag assignments (folded into the pair's first event)"]);
+        Assert.Equal(rows - before1970 - pairs.Count, ds.Report.Folded["repeat tag assignments (folded into the first event of the pair)"]);
         Assert.Equal(17_632, ds.CatalogItems);
 
         var samples = SampleSet.Build(UserStreams.Build(ds), new SampleOptions());
