@@ -52,6 +52,12 @@ public sealed record RangeStats
     /// <summary>Items rated well below the threshold, worst first.</summary>
     public required IReadOnlyList<RatedItem> Disliked { get; init; }
 
+    /// <summary>
+    /// Implicit data only (null for rated data): the share of the range's events whose item brings only categories the user had
+    /// never met before that event (a discovery); the rest stay within categories already heard. Items without categories count as neither.
+    /// </summary>
+    public double? DiscoveryShare { get; init; }
+
     /// <summary>Share of a category (0 when absent).</summary>
     public double ShareOf(string category)
     {
@@ -109,6 +115,7 @@ public sealed record RangeStats
         }
 
         long t0 = streams.Timestamps[row0 + start], t1 = streams.Timestamps[row0 + end];
+        double? discovery = ds.Scale.Min >= ds.Scale.Max ? Discovery(streams, ds, row0, start, end) : null;
         return new RangeStats
         {
             Count = n,
@@ -117,12 +124,37 @@ public sealed record RangeStats
             EventsPerDay = n / Math.Max(1.0, (t1 - t0) / 86400.0),
             MeanRating = sum / n,
             LikedShare = (double)liked / n,
+            DiscoveryShare = discovery,
             Categories = Ranked(cats, n),
             Decades = Ranked(decades, n),
             Tags = Ranked(tags, n),
             Favourites = rated.Where(x => x.Item.Rating >= threshold).OrderByDescending(x => x.Item.Rating).ThenBy(x => x.Index).Select(x => x.Item).ToArray(),
             Disliked = rated.Where(x => x.Item.Rating <= dislikeAt).OrderBy(x => x.Item.Rating).ThenBy(x => x.Index).Select(x => x.Item).ToArray(),
         };
+    }
+
+    // Scans the user's stream before the range once (O(start)), then walks the range.
+    private static double Discovery(UserStreams streams, Dataset ds, int row0, int start, int end)
+    {
+        var heard = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (int i = 0; i < start; i++)
+        {
+            heard.UnionWith(ds.Catalog[streams.Items[row0 + i]].Categories);
+        }
+
+        int discoveries = 0;
+        for (int i = start; i <= end; i++)
+        {
+            IReadOnlyList<string> categories = ds.Catalog[streams.Items[row0 + i]].Categories;
+            if (categories.Count > 0 && categories.All(c => !heard.Contains(c)))
+            {
+                discoveries++;
+            }
+
+            heard.UnionWith(categories);
+        }
+
+        return (double)discoveries / (end - start + 1);
     }
 
     private static void Add(Dictionary<string, (int Count, double Sum, int Liked)> map, string key, float rating, float threshold)

@@ -35,6 +35,8 @@ public sealed class TemplateInterestWriter
     private readonly string _categoryWord;
     private readonly string _itemWord;
     private readonly string _scaleMax;
+    private readonly bool _implicit;
+    private readonly string _domain;
 
     /// <summary>Creates a writer over a data set's streams, worded for a prompt domain (movies, music, generic), in wording <paramref name="version"/> (<see cref="Versions"/>).</summary>
     public TemplateInterestWriter(UserStreams streams, string domain = "movies", string version = Version)
@@ -53,7 +55,17 @@ public sealed class TemplateInterestWriter
             _ => ("categories", "items"),
         };
         _scaleMax = streams.Dataset.Scale.Max.ToString("0.#", CultureInfo.InvariantCulture);
+        _implicit = streams.Dataset.Scale.Min >= streams.Dataset.Scale.Max;
+        _domain = domain;
     }
+
+    /// <summary>Whether the data has no ratings, so texts use the implicit-feedback wording (<see cref="TemplateWordingImplicit"/>).</summary>
+    public bool IsImplicit => _implicit;
+
+    private string VersionLabel => WriterVersion == VersionV2 ? LabelV2 : Label;
+
+    // Implicit music data names its items as what they are.
+    private string ImplicitItemWord => _domain == "music" ? "artists" : _itemWord;
 
     /// <summary>The wording version of this writer.</summary>
     public string WriterVersion { get; }
@@ -69,6 +81,11 @@ public sealed class TemplateInterestWriter
     public string Summarize(RangeStats s)
     {
         ArgumentNullException.ThrowIfNull(s);
+        if (_implicit)
+        {
+            return TemplateWordingImplicit.Summary(VersionLabel, s, _categoryWord, ImplicitItemWord);
+        }
+
         if (WriterVersion == VersionV2)
         {
             return TemplateWordingV2.Summary(s, _categoryWord, _itemWord);
@@ -123,6 +140,11 @@ public sealed class TemplateInterestWriter
     {
         ArgumentNullException.ThrowIfNull(previous);
         ArgumentNullException.ThrowIfNull(current);
+        if (_implicit)
+        {
+            return TemplateWordingImplicit.Shift(VersionLabel, previous, current, _categoryWord, ShiftThreshold);
+        }
+
         if (WriterVersion == VersionV2)
         {
             return TemplateWordingV2.Shift(previous, current, _categoryWord, ShiftThreshold);
