@@ -22,10 +22,16 @@ public sealed record SplitMetrics(
     public static SplitMetrics Of(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> labels, ReadOnlySpan<int> users) =>
         new(Metrics.Auc(probabilities, labels), Metrics.LogLoss(probabilities, labels), Metrics.Gauc(probabilities, labels, users), probabilities.Length);
 
+    /// <summary>Implicit data: HR@10 and NDCG@10 of each positive among its sampled negatives, or null for rated data.</summary>
+    [JsonPropertyName("ranking")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public RankingMetrics? Ranking { get; init; }
+
     /// <summary>Value equality over the metrics and the buckets' contents.</summary>
     public bool Equals(SplitMetrics? other) =>
         other is not null && Auc.Equals(other.Auc) && LogLoss.Equals(other.LogLoss) && Gauc.Equals(other.Gauc) && Samples == other.Samples
-        && (ReferenceEquals(Buckets, other.Buckets) || (Buckets is not null && other.Buckets is not null && Buckets.SequenceEqual(other.Buckets)));
+        && (ReferenceEquals(Buckets, other.Buckets) || (Buckets is not null && other.Buckets is not null && Buckets.SequenceEqual(other.Buckets)))
+        && Equals(Ranking, other.Ranking);
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Auc, LogLoss, Gauc, Samples, Buckets?.Count);
@@ -45,12 +51,60 @@ public sealed record SplitMetrics(
             earlier[i] = samples[offset + i].Index;
         }
 
-        return Of(probabilities, labels, users, earlier);
+        SplitMetrics metrics = Of(probabilities, labels, users, earlier);
+        return samples.IsImplicit && samples.NegativesPerPositive > 0 && offset % (samples.NegativesPerPositive + 1) == 0
+            ? metrics with { Ranking = RankingMetrics.Of(probabilities, samples.NegativesPerPositive + 1) }
+            : metrics;
     }
 
     /// <summary>Computes all three metrics, overall and per <see cref="HistoryBuckets"/> bucket of <paramref name="earlierEvents"/> (the sample's index in its user's stream).</summary>
     public static SplitMetrics Of(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> labels, ReadOnlySpan<int> users, ReadOnlySpan<int> earlierEvents) =>
         Of(probabilities, labels, users) with { Buckets = HistoryBuckets.Evaluate(probabilities, labels, users, earlierEvents) };
+}
+
+/// <summary>Hit rate and NDCG at <paramref name="K"/> of each positive ranked among its own sampled negatives (implicit data).</summary>
+/// <param name="K">The cut-off (10).</param>
+/// <param name="Candidates">Candidates per positive: the positive and its negatives. With 10 or fewer, HR@10 is 1 by construction.</param>
+/// <param name="HitRate">Share of positives ranked in the top K of their candidates.</param>
+/// <param name="Ndcg">Mean of 1 / log2(rank + 1) over positives ranked in the top K (rank 1 = best; 0 otherwise).</param>
+/// <param name="Groups">Positives evaluated.</param>
+public sealed record RankingMetrics(
+    [property: JsonPropertyName("k")] int K,
+    [property: JsonPropertyName("candidates")] int Candidates,
+    [property: JsonPropertyName("hr")] double HitRate,
+    [property: JsonPropertyName("ndcg")] double Ndcg,
+    [property: JsonPropertyName("groups")] int Groups)
+{
+    /// <summary>The cut-off reported.</summary>
+    public const int DefaultK = 10;
+
+    /// <summary>
+    /// Ranks each group of <paramref name="candidates"/> consecutive scores (the positive first, then its negatives). Ties count
+    /// against the positive (a negative scored equal ranks above it), so a constant model gets no credit.
+    /// </summary>
+    public static RankingMetrics Of(ReadOnlySpan<float> scores, int candidates, int k = DefaultK)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(candidates, 2);
+        int groups = scores.Length / candidates, hits = 0;
+        double ndcg = 0;
+        for (int g = 0; g < groups; g++)
+        {
+            ReadOnlySpan<float> group = scores.Slice(g * candidates, candidates);
+            int rank = 1;
+            for (int j = 1; j < candidates; j++)
+            {
+                rank += group[j] >= group[0] ? 1 : 0;
+            }
+
+            if (rank <= k)
+            {
+                hits++;
+                ndcg += 1.0 / Math.Log2(rank + 1);
+            }
+        }
+
+        return groups == 0 ? new(k, candidates, double.NaN, double.NaN, 0) : new(k, candidates, (double)hits / groups, ndcg / groups, groups);
+    }
 }
 
 /// <summary>The metrics of the samples whose users had <paramref name="MinEvents"/> to <paramref name="MaxEvents"/> - 1 earlier events.</summary>
