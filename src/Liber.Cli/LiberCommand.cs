@@ -30,6 +30,7 @@ public static class LiberCommand
         root.Subcommands.Add(RunCommand.Create(io));
         root.Subcommands.Add(ReportCommand.Create(io));
         root.Subcommands.Add(EncodeCommand.Create(io));
+        root.Subcommands.Add(ProbeCommand.Create(io));
         root.Subcommands.Add(LearnCommand.Create(io));
         root.Subcommands.Add(ServeCommand.Create(io));
         root.Subcommands.Add(StoreCommand.Create(io));

@@ -31,7 +31,7 @@ public sealed record ProbeScore(string Target, string Metric, double Score, doub
 
 /// <summary>
 /// Linear probes: how much of a property a set of vectors keeps, read by a linear model (ML.NET's SDCA: maximum entropy
-/// for classes, least squares for values, L2-regularised) trained on some users' vectors and scored on the others' (users
+/// for classes, least squares for values, L2-regularised, over features standardised on the training rows: encoder vectors have tiny components that the regulariser would otherwise silence) trained on some users' vectors and scored on the others' (users
 /// are split, never vectors, so a user's style cannot leak from train into test). Deterministic for a seed (one thread).
 /// Used to tell, without training a CTR model, whether partition vectors keep what their texts say.
 /// </summary>
@@ -100,6 +100,7 @@ public static class VectorProbe
         // Classes become keys over the training classes (the usual ML.NET pipeline); a test class unseen in training is a miss.
         SchemaDefinition schema = ValueSchema(dim);
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.NormalizeMeanVariance("Features"))
             .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(new SdcaMaximumEntropyMulticlassTrainer.Options { NumberOfThreads = 1, MaximumNumberOfIterations = 100, L2Regularization = Regularisation }))
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
         var model = pipeline.Fit(ml.Data.LoadFromEnumerable(train, schema));
@@ -118,7 +119,8 @@ public static class VectorProbe
     private static ProbeScore Regress(MLContext ml, string name, List<Row> train, List<Row> test, int dim)
     {
         var schema = ValueSchema(dim);
-        var trainer = ml.Regression.Trainers.Sdca(new SdcaRegressionTrainer.Options { NumberOfThreads = 1, MaximumNumberOfIterations = 100, L2Regularization = Regularisation });
+        var trainer = ml.Transforms.NormalizeMeanVariance("Features")
+            .Append(ml.Regression.Trainers.Sdca(new SdcaRegressionTrainer.Options { NumberOfThreads = 1, MaximumNumberOfIterations = 100, L2Regularization = Regularisation }));
         var model = trainer.Fit(ml.Data.LoadFromEnumerable(train, schema));
         float[] predicted = [.. model.Transform(ml.Data.LoadFromEnumerable(test, schema)).GetColumn<float>("Score")];
         double mean = train.Average(r => r.Label), residual = 0, total = 0;
