@@ -2,6 +2,7 @@ using Liber.Core.Data;
 using Liber.Core.Partitioning;
 using Liber.Core.Storage;
 using Liber.Interests.Learning;
+using Liber.Store;
 
 namespace Liber.Serve;
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Liber.Core.Data;
 using Liber.Core.Partitioning;
 using Liber.Core.Storage;
+using Liber.Store;
 
 namespace Liber.Serve;
 
@@ -41,13 +42,18 @@ public sealed class ServeState : IDisposable
     private readonly ConcurrentDictionary<int, (long Version, IReadOnlyList<InterestJob> Jobs)> _jobs = new();
     private readonly ConcurrentDictionary<int, long> _versions = new();
 
-    /// <summary>Opens the store (and the model, when a checkpoint is given) and seeds the catalog from <see cref="ServeOptions.Seed"/>.</summary>
+    /// <summary>Opens the embedded SQLite store at <see cref="ServeOptions.StorePath"/> (and the model, when a checkpoint is given) and seeds the catalog from <see cref="ServeOptions.Seed"/>.</summary>
     public ServeState(ServeOptions options, Func<string, IRankModel>? loadModel = null)
+        : this(Checked(options), OpenEmbedded(options), loadModel)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        Options = options;
-        Store = SqlitePartitionStore.OpenServing(options.StorePath, PartitionPolicies.Create(options.Partition), options.Partition.Caps, new Cl100kTokenCounter(), options.Store);
+    }
+
+    /// <summary>Serves from <paramref name="store"/> (owned from here on: disposed with the state, or at once when the state cannot start), loading the model when a checkpoint is given, and seeds the catalog.</summary>
+    public ServeState(ServeOptions options, IServingStore store, Func<string, IRankModel>? loadModel = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        Options = Checked(options);
+        Store = store;
         try
         {
             Metrics = new ServeMetrics(Store);
@@ -79,7 +85,21 @@ public sealed class ServeState : IDisposable
     public ServeOptions Options { get; }
 
     /// <summary>The UBSP store with ids, catalog and job queue.</summary>
-    public SqlitePartitionStore Store { get; }
+    public IServingStore Store { get; }
+
+    /// <summary>The embedded store of <paramref name="options"/>: SQLite at <see cref="ServeOptions.StorePath"/>.</summary>
+    public static IServingStore OpenEmbedded(ServeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return SqlitePartitionStore.OpenServing(options.StorePath, PartitionPolicies.Create(options.Partition), options.Partition.Caps, new Cl100kTokenCounter(), options.Store);
+    }
+
+    private static ServeOptions Checked(ServeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return options;
+    }
 
     /// <summary>The metrics.</summary>
     public ServeMetrics Metrics { get; }

@@ -6,6 +6,7 @@ using Liber.Core.Readers;
 using Liber.Core.Storage;
 using Liber.Core.Streams;
 using Liber.Core.Synthetic;
+using Liber.Store;
 using Xunit.Abstractions;
 
 namespace Liber.Cli.Tests;

@@ -4,6 +4,7 @@ using System.Text;
 using Liber.Core.Data;
 using Liber.Core.Partitioning;
 using Liber.Core.Storage;
+using Liber.Store;
 using Xunit.Abstractions;
 
 namespace Liber.Serve.Tests;

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Liber.Core.Partitioning;
 using Liber.Core.Storage;
 using Liber.Serve;
+using Liber.Store;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;

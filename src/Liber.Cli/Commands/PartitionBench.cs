@@ -4,6 +4,7 @@ using System.Text.Json;
 using Liber.Core.Partitioning;
 using Liber.Core.Storage;
 using Liber.Core.Streams;
+using Liber.Store;
 
 namespace Liber.Cli.Commands;
 

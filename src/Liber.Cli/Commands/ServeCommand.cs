@@ -1,14 +1,15 @@
 using System.CommandLine;
 using Liber.Core.Data;
 using Liber.Core.Storage;
+using Liber.Models.Training;
 using Liber.Serve;
+using Liber.Store;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Liber.Models.Training;
 
 namespace Liber.Cli.Commands;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Liber.Core.Partitioning;
 using Liber.Core.Storage;
+using Liber.Store;
 
 namespace Liber.Cli.Commands;
 

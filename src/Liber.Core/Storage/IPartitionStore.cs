@@ -65,7 +65,7 @@ public sealed record AppendResult
 /// <summary>
 /// The persistent UBSP state for live use: each user's short-term cache, the immutable long-term partitions and
 /// the ids of events already applied. A batch is atomic: when <see cref="Append"/> returns, all of it is durable;
-/// when it throws, none of it is. Implementations: <see cref="SqlitePartitionStore"/> (embedded, one process); a
+/// when it throws, none of it is. Implementations: <c>Liber.Store.SqlitePartitionStore</c> (embedded, one process); a
 /// distributed store (e.g. sharded by user) implements the same contract.
 /// </summary>
 public interface IPartitionStore : IDisposable

@@ -115,3 +115,24 @@ public interface IInterestJobQueue
     /// <summary>Records outcomes in one transaction; a not-done outcome counts one more attempt.</summary>
     void Record(IReadOnlyList<JobOutcome> outcomes);
 }
+
+/// <summary>
+/// Everything a live service needs of its store: the partition log (<see cref="IPartitionStore"/>), external ids, the item
+/// catalog and the durable job queue of closed partitions, with appends by external ids. <c>liber serve</c> depends on this
+/// interface only; the embedded implementation is <c>Liber.Store.SqlitePartitionStore</c> (one process), and a distributed
+/// store implements the same contract (docs/scaling.md).
+/// </summary>
+public interface IServingStore : IPartitionStore, IExternalIds, IItemCatalog, IInterestJobQueue
+{
+    /// <summary>Where the store lives (a file path, a connection's name), for messages and logs.</summary>
+    string Path { get; }
+
+    /// <summary>Users with an external id.</summary>
+    int KnownUsers { get; }
+
+    /// <summary>
+    /// Appends a batch of events named by external ids, durably and idempotently by event id; unknown users and items are
+    /// created in the same transaction. The result's partitions are the ones this batch closed.
+    /// </summary>
+    Task<AppendResult> AppendAsync(IReadOnlyList<ExternalEvent> events, CancellationToken cancellationToken = default);
+}

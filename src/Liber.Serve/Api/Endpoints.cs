@@ -2,6 +2,7 @@ using System.Text.Json;
 using Liber.Core.Data;
 using Liber.Core.Partitioning;
 using Liber.Core.Storage;
+using Liber.Serve.Ranking;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -203,52 +204,16 @@ internal static class Endpoints
             }
         }
 
-        // The user's state: the last L events (partitions' events, then the short-term cache) and the vectors of the
-        // closed partitions that are done; pending or failed ones are reported, never waited for.
-        var history = new List<(string Item, float Rating)>();
-        var partitions = new List<(float[] Summary, float[]? Shift)>();
-        var pending = new List<int>();
-        if (state.Store.FindUser(user) is int u && state.Store.State(u) is UserPartitionState s2)
+        try
         {
-            IReadOnlyList<InterestJob> jobs = state.Jobs(u);
-            int need = model.HistoryWindow - s2.Cache.Length;
-            var tail = new List<PartitionEvent>();
-            for (int k = jobs.Count - 1; k >= 0 && need > 0; k--)
-            {
-                PartitionEvent[] ev = jobs[k].Events;
-                int take = Math.Min(need, ev.Length);
-                tail.InsertRange(0, ev[^take..]);
-                need -= take;
-            }
-
-            tail.AddRange(s2.Cache.Length > model.HistoryWindow ? s2.Cache[^model.HistoryWindow..] : s2.Cache);
-            var catalog = state.Store.CatalogSnapshot().Catalog;
-            foreach (PartitionEvent e in tail)
-            {
-                history.Add((catalog[e.Item].ExternalId, e.Rating));
-            }
-
-            foreach (InterestJob j in jobs)
-            {
-                if (j.Status == InterestJobStatus.Done && j.SummaryVector is float[] sv)
-                {
-                    if (model.FusionInputSize is int d && (sv.Length != d || j.ShiftVector?.Length is int h && h != d))
-                    {
-                        return Results.Problem(statusCode: 500, title: "vector dimension mismatch", detail: $"partition vectors have {sv.Length} dimensions but the checkpoint's fusion expects {d}: serve with the encoder the checkpoint was trained with");
-                    }
-
-                    partitions.Add((sv, j.Partition.Number == 0 ? null : j.ShiftVector));
-                }
-                else
-                {
-                    pending.Add(j.Partition.Number);
-                }
-            }
+            (float[] scores, RankingState s) = await new RankingService(state).RankAsync(model, user, candidates, request.HttpContext.RequestAborted).ConfigureAwait(false);
+            return Results.Ok(new RankResponse(user, model.ModelName, [.. candidates.Select((c, i) => new ScoreDto(c, scores[i]))], s.History.Count,
+                model.FusionInputSize is null ? 0 : Math.Min(s.Partitions.Count, model.MaxPartitions), [.. s.Pending]));
         }
-
-        float[] scores = await model.ScoreAsync(user, history, candidates, model.FusionInputSize is null ? null : partitions, request.HttpContext.RequestAborted).ConfigureAwait(false);
-        return Results.Ok(new RankResponse(user, model.ModelName, [.. candidates.Select((c, i) => new ScoreDto(c, scores[i]))], history.Count,
-            model.FusionInputSize is null ? 0 : Math.Min(partitions.Count, model.MaxPartitions), [.. pending]));
+        catch (VectorDimensionException e)
+        {
+            return Results.Problem(statusCode: 500, title: "vector dimension mismatch", detail: e.Message);
+        }
     }
 
     private static string StatusName(InterestJobStatus s) => s switch

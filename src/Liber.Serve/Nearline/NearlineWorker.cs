@@ -5,6 +5,7 @@ using Liber.Core.Streams;
 using Liber.Interests;
 using Liber.Interests.Learning;
 using Liber.Knowledge;
+using Liber.Store;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -86,7 +87,7 @@ public sealed partial class NearlineWorker : BackgroundService
     internal async Task<bool> RoundAsync(InterestBackend backend, ResponseCache? cache, KnowledgeEncoder encoder, CancellationToken ct)
     {
         ServeOptions o = _state.Options;
-        SqlitePartitionStore store = _state.Store;
+        IServingStore store = _state.Store;
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         IReadOnlyList<JobLease> leases = store.Lease(o.Nearline.UsersPerRound, o.Nearline.PartitionsPerUser, now, (long)o.Nearline.Lease.TotalMilliseconds);
         if (leases.Count == 0)
@@ -145,7 +146,7 @@ public sealed partial class NearlineWorker : BackgroundService
     private async Task<List<JobOutcome>> LearnAndEncodeAsync(List<(JobLease Lease, IReadOnlyList<InterestJob> Jobs)> work, InterestBackend backend, ResponseCache? cache, KnowledgeEncoder encoder, CancellationToken ct)
     {
         ServeOptions o = _state.Options;
-        SqlitePartitionStore store = _state.Store;
+        IServingStore store = _state.Store;
 
         // A data set of the leased users (dense 0..n-1) with their events up to the last leased partition, over the live catalog.
         Dataset catalog = store.CatalogSnapshot();

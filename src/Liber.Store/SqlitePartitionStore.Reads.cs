@@ -1,9 +1,10 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using Liber.Core.Partitioning;
+using Liber.Core.Storage;
 using Microsoft.Data.Sqlite;
 
-namespace Liber.Core.Storage;
+namespace Liber.Store;
 
 /// <summary>The read side of the store (partitions, states, totals, the invariant check) and the row codecs.</summary>
 public sealed partial class SqlitePartitionStore

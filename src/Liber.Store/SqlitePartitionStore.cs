@@ -2,9 +2,10 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using Liber.Core.Partitioning;
+using Liber.Core.Storage;
 using Microsoft.Data.Sqlite;
 
-namespace Liber.Core.Storage;
+namespace Liber.Store;
 
 /// <summary>
 /// The embedded UBSP store: one SQLite file in WAL mode, organised as an event log.

@@ -1,9 +1,10 @@
 using Liber.Core.Partitioning;
 using Liber.Core.Storage;
 using Liber.Core.Tests.Readers;
+using Liber.Core.Tests.Streams;
 using Microsoft.Data.Sqlite;
 
-namespace Liber.Core.Tests.Storage;
+namespace Liber.Store.Tests;
 
 /// <summary>The serving side of the store: external ids, the item catalog and the interest job queue.</summary>
 public sealed class ServingStoreTests : IDisposable
@@ -161,7 +162,7 @@ public sealed class ServingStoreTests : IDisposable
     [Fact]
     public async Task A_store_opened_with_fixed_item_features_takes_no_external_ids()
     {
-        var ds = Streams.StreamFixtures.Random(3, users: 2, maxEvents: 5, timeSpread: 100);
+        var ds = StreamFixtures.Random(3, users: 2, maxEvents: 5, timeSpread: 100);
         using var s = SqlitePartitionStore.Open(File, new CountPolicy(2), new PartitionCaps(), ItemFeatures.Build(ds, new LengthTokens()));
         await Assert.ThrowsAsync<InvalidOperationException>(() => s.AppendAsync(Events("a", 0, 1)));
         Assert.Throws<InvalidOperationException>(() => s.UpsertItems([]));

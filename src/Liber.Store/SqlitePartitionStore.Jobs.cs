@@ -3,9 +3,10 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Liber.Core.Partitioning;
+using Liber.Core.Storage;
 using Microsoft.Data.Sqlite;
 
-namespace Liber.Core.Storage;
+namespace Liber.Store;
 
 /// <summary>
 /// The interest job queue of the serving store (<c>interest_jobs</c>): one row per closed partition, written in the

@@ -1,4 +1,6 @@
-namespace Liber.Core.Storage;
+using Liber.Core.Storage;
+
+namespace Liber.Store;
 
 /// <summary>Options of the SQLite UBSP store.</summary>
 public sealed record SqliteStoreOptions

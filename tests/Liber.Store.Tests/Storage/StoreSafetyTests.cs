@@ -4,7 +4,7 @@ using Liber.Core.Storage;
 using Liber.Core.Tests.Readers;
 using Microsoft.Data.Sqlite;
 
-namespace Liber.Core.Tests.Storage;
+namespace Liber.Store.Tests;
 
 /// <summary>One owner per store, clear refusals of files that are not stores, rebuilding a store whose log does not replay, and event-id conflicts.</summary>
 public sealed class StoreSafetyTests : IDisposable

@@ -5,9 +5,10 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using Liber.Core.Data;
 using Liber.Core.Partitioning;
+using Liber.Core.Storage;
 using Microsoft.Data.Sqlite;
 
-namespace Liber.Core.Storage;
+namespace Liber.Store;
 
 /// <summary>
 /// The serving side of the store (schema 2): external ids, the item catalog and the interest job queue.
@@ -20,7 +21,7 @@ namespace Liber.Core.Storage;
 /// </list>
 /// Reads of jobs go through a second, read-only connection (WAL readers do not wait for the writer's commits).
 /// </summary>
-public sealed partial class SqlitePartitionStore : IExternalIds, IItemCatalog, IInterestJobQueue
+public sealed partial class SqlitePartitionStore : IServingStore
 {
     private readonly bool _catalogMode;
     private readonly object _idsGate = new();

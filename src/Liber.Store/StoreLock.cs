@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using Liber.Core.Storage;
 using Microsoft.Data.Sqlite;
 
-namespace Liber.Core.Storage;
+namespace Liber.Store;
 
 /// <summary>
 /// The single-owner lock of a store: an exclusive OS lock (flock on Unix, a share-none handle on Windows) on the

@@ -2,9 +2,10 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Liber.Core.Partitioning;
+using Liber.Core.Storage;
 using Microsoft.Data.Sqlite;
 
-namespace Liber.Core.Storage;
+namespace Liber.Store;
 
 /// <summary>What <see cref="StoreRebuild.Inspect"/> reads from a store file without opening it for writing.</summary>
 /// <param name="Path">The store file.</param>

@@ -1,9 +1,10 @@
 using System.Globalization;
 using System.Text;
 using Liber.Core.Partitioning;
+using Liber.Core.Storage;
 using Microsoft.Data.Sqlite;
 
-namespace Liber.Core.Storage;
+namespace Liber.Store;
 
 /// <summary>
 /// Recovery and the idempotency record: the applied-id map is rebuilt from the log on open, and each id keeps its

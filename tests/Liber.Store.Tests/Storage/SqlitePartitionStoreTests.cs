@@ -5,7 +5,7 @@ using Liber.Core.Streams;
 using Liber.Core.Tests.Readers;
 using Liber.Core.Tests.Streams;
 
-namespace Liber.Core.Tests.Storage;
+namespace Liber.Store.Tests;
 
 public sealed class SqlitePartitionStoreTests : IDisposable
 {

@@ -2,9 +2,10 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using Liber.Core.Partitioning;
+using Liber.Core.Storage;
 using Microsoft.Data.Sqlite;
 
-namespace Liber.Core.Storage;
+namespace Liber.Store;
 
 /// <summary>
 /// Persistence of the store's engines: checkpoints of the users' engine states, loading an engine from its snapshot,
