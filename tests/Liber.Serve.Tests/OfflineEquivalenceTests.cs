@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using Liber.Cli.Pipeline;
 using Liber.Core.Data;
 using Liber.Core.Partitioning;
 using Liber.Core.Storage;
@@ -12,6 +11,7 @@ using Liber.Models.Backbones;
 using Liber.Models.Features;
 using Liber.Models.Fusion;
 using Liber.Models.Training;
+using Liber.Pipeline;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
@@ -33,9 +33,9 @@ public sealed class OfflineEquivalenceTests(ITestOutputHelper output) : IDisposa
 
     private static Dataset World(int users) => SyntheticWorld.Generate(new SyntheticOptions { Seed = 11, Users = users, Items = 60, MeanEvents = 40, MeanRegimeLength = 20 }).Dataset;
 
-    private LiberVectorSource OfflineSource(string cache) => new(
+    private LiberVectorSource OfflineSource(string cache) => LiberVectorSource.For(
         new LiberPipelineOptions { Partition = Policy, Learn = Learn, Encoder = "minilm", EmbeddingCache = Path.Combine(_dir, cache) },
-        InterestBackend.Template);
+        new LlmBackend(InterestBackend.Template(), null));
 
     private static Func<string, ServeOptions> Serving(Dataset seed, string? checkpoint = null) => d => ServiceHost.Options(d, worker: true) with
     {

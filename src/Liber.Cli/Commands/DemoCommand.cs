@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Liber.Cli.Experiments;
-using Liber.Cli.Pipeline;
 using Liber.Core.Partitioning;
 using Liber.Core.Readers;
 using Liber.Core.Streams;
@@ -11,6 +10,7 @@ using Liber.Interests;
 using Liber.Interests.Learning;
 using Liber.Interests.Prompts;
 using Liber.Models.Training;
+using Liber.Pipeline;
 
 namespace Liber.Cli.Commands;
 
@@ -85,7 +85,7 @@ public static class DemoCommand
             (RunOutcome plain, RunOutcome fused) = ConsoleProgress.Run(log, "demo", total, step =>
             {
                 void Epoch(string name, int offset, EpochRecord e) => step.Report(offset + e.Epoch, string.Create(CultureInfo.InvariantCulture, $"{name} epoch {e.Epoch}: loss {e.TrainLoss:F4}, valid AUC {e.Valid.Auc:F4}, {e.SamplesPerSecond:N0} samples/s"));
-                source = new LiberVectorSource(
+                source = LiberVectorSource.For(
                     new LiberPipelineOptions
                     {
                         Partition = popts,
@@ -93,7 +93,7 @@ public static class DemoCommand
                         LlmCache = r.GetValue(llm.Cache) ?? Path.Combine(dir, "llm-cache.db"),
                         EmbeddingCache = Path.Combine(dir, "embedding-cache.db"),
                     },
-                    () => backend.Backend,
+                    backend,
                     step.Log);
                 step.Log.WriteLine($"training {run.Backbone} without LIBER ...");
                 RunOutcome p = TrainingRun.Execute(dataset, run, null, e => Epoch(run.Backbone, 0, e));

@@ -4,6 +4,7 @@ using Liber.Core.Data;
 using Liber.Knowledge;
 using Liber.Knowledge.Cache;
 using Liber.Knowledge.Encoders;
+using Liber.Pipeline;
 
 namespace Liber.Cli.Commands;
 

@@ -1,12 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Liber.Cli.Pipeline;
 using Liber.Core.Streams;
 using Liber.Models;
 using Liber.Models.Features;
 using Liber.Models.Fusion;
 using Liber.Models.Training;
+using Liber.Pipeline;
 
 namespace Liber.Cli.Commands;
 

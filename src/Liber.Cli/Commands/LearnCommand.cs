@@ -7,6 +7,7 @@ using Liber.Interests;
 using Liber.Interests.Backends;
 using Liber.Interests.Learning;
 using Liber.Interests.Prompts;
+using Liber.Pipeline;
 using Microsoft.Extensions.AI;
 using Spectre.Console;
 

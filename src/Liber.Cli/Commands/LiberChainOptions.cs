@@ -1,6 +1,6 @@
 using System.CommandLine;
-using Liber.Cli.Pipeline;
 using Liber.Core.Data;
+using Liber.Pipeline;
 
 namespace Liber.Cli.Commands;
 
@@ -41,7 +41,7 @@ public sealed class LiberChainOptions
         CreateSource(r, ChainSettings.FromFlags(r, this, dataset.Kind), variant, backend, log);
 
     /// <summary>The chain's vector source for resolved settings (a checkpoint's), with the parse's caches.</summary>
-    public LiberVectorSource CreateSource(ParseResult r, ChainSettings settings, string variant, LlmBackend backend, TextWriter log) => new(
+    public LiberVectorSource CreateSource(ParseResult r, ChainSettings settings, string variant, LlmBackend backend, TextWriter log) => LiberVectorSource.For(
         new LiberPipelineOptions
         {
             Partition = settings.Partition,
@@ -51,6 +51,6 @@ public sealed class LiberChainOptions
             EmbeddingCache = r.GetValue(EmbeddingCache),
             Variant = variant,
         },
-        () => backend.Backend,
+        backend,
         log);
 }

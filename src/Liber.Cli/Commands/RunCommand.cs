@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Liber.Cli.Experiments;
+using Liber.Pipeline;
 
 namespace Liber.Cli.Commands;
 
@@ -22,10 +23,10 @@ public static class RunCommand
         {
             Mode = l.Mode == "one-call" ? Liber.Interests.Learning.LearnMode.OneCall : Liber.Interests.Learning.LearnMode.TwoCall,
             Domain = s.Domain ?? Liber.Interests.Prompts.PromptTemplates.DomainFor(kind),
-            MaxInFlight = s.Backend == "llama" ? 1 : s.MaxInFlight,
+            MaxInFlight = s.MaxInFlight,
         };
         learn.Validate();
-        return new Pipeline.LiberVectorSource(
+        return Pipeline.LiberVectorSource.For(
             new Pipeline.LiberPipelineOptions
             {
                 Partition = ReportCommand.ToOptions(l),
@@ -35,9 +36,9 @@ public static class RunCommand
                 EmbeddingCache = Path.Combine(cacheDirectory, "embedding-cache.db"),
                 Variant = l.Fusion,
             },
-            () => backend.Backend,
+            backend,
             log,
-            backend);
+            ownsBackend: true);
     });
 
     /// <summary>Creates the <c>run</c> command.</summary>

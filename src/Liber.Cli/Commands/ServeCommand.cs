@@ -2,6 +2,7 @@ using System.CommandLine;
 using Liber.Core.Data;
 using Liber.Core.Storage;
 using Liber.Models.Training;
+using Liber.Pipeline;
 using Liber.Serve;
 using Liber.Store;
 using Microsoft.AspNetCore.Builder;

@@ -2,12 +2,12 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Liber.Cli.Pipeline;
 using Liber.Core.Streams;
 using Liber.Models;
 using Liber.Models.Backbones;
 using Liber.Models.Fusion;
 using Liber.Models.Training;
+using Liber.Pipeline;
 
 namespace Liber.Cli.Commands;
 

@@ -7,6 +7,7 @@ using Liber.Knowledge.Encoders;
 using Liber.Models.Backbones;
 using Liber.Models.Fusion;
 using Liber.Models.Training;
+using Liber.Pipeline;
 
 namespace Liber.Cli.Experiments;
 

@@ -5,6 +5,7 @@ using Liber.Core.Streams;
 using Liber.Interests;
 using Liber.Interests.Learning;
 using Liber.Knowledge;
+using Liber.Pipeline;
 using Liber.Store;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -15,7 +16,7 @@ namespace Liber.Serve.Nearline;
 /// The nearline pipeline: drains the store's <see cref="IInterestJobQueue"/> in per-user partition order, runs UIL
 /// (<see cref="InterestLearner"/> with the response cache, retries and budget of its options) and the knowledge
 /// encoder (<see cref="KnowledgeEncoder"/> with the embedding cache and zero vectors for empty texts), and stores texts
-/// and vectors. It works exactly as the offline chain (Liber.Cli's LiberVectorSource): the learner runs over a data set
+/// and vectors. It runs the offline chain's own learn-and-encode step (<see cref="KnowledgeStep"/>, as Liber.Pipeline's LiberVectorSource does): the learner runs over a data set
 /// holding the user's events up to the leased partitions, with every earlier partition in the cascade (their answers
 /// come from the response cache; the template writer is deterministic), so the texts and vectors of a partition are
 /// those the offline chain gives. Ingest never waits for it: closed partitions only wake it up.
@@ -193,45 +194,28 @@ public sealed partial class NearlineWorker : BackgroundService
         }
 
         var set = PartitionSet.FromUsers(byUser, new int[work.Count], "serve");
-        var learner = new InterestLearner(streams, backend, o.Learn, cache);
-        LearnResult learned = await learner.RunAsync(set, null, ct).ConfigureAwait(false);
-        _state.Metrics.LlmCalls.Inc(learned.Report.LlmCalls);
-        _state.Metrics.LlmCacheHits.Inc(learned.Report.CacheHits);
-
-        // Texts of the leased partitions that are done; the first one that is not done fails (later ones wait for it).
-        var done = new List<(JobLease Lease, int Number, string Summary, string? Shift)>();
+        var wanted = new List<(int User, int Number)>();
+        var leases = new Dictionary<int, JobLease>();
         foreach ((JobLease l, int u) in ready)
         {
+            leases[u] = l;
             for (int k = l.First; k <= l.Last; k++)
             {
-                InterestRecord r = learned.Texts[u, k];
-                if (r.Status != InterestStatus.Done || r.Summary is null)
-                {
-                    outcomes.Add(FailOne(l.User, k, l.Attempts, r.Reason ?? r.Status.ToString()));
-                    break;
-                }
-
-                done.Add((l, k, r.Summary, r.Shift));
+                wanted.Add((u, k));
             }
         }
 
-        if (done.Count > 0)
+        // The offline chain's step; online, a partition whose texts did not come out fails and its user's later ones wait for it.
+        KnowledgeResult result = await new KnowledgeStep(backend, o.Learn, cache, encoder).RunAsync(streams, set, wanted, MissingTextPolicy.StopUser, cancellationToken: ct).ConfigureAwait(false);
+        _state.Metrics.LlmCalls.Inc(result.Learned.Report.LlmCalls);
+        _state.Metrics.LlmCacheHits.Inc(result.Learned.Report.CacheHits);
+        _state.Metrics.EncoderCalls.Inc(result.Encoding?.ModelCalls ?? 0);
+        foreach (PartitionKnowledge p in result.Partitions)
         {
-            // Summaries then shifts in one call; an absent shift (a user's first partition) is a zero vector, as offline.
-            var texts = new string[done.Count * 2];
-            for (int i = 0; i < done.Count; i++)
-            {
-                texts[i] = done[i].Summary;
-                texts[done.Count + i] = done[i].Shift ?? "";
-            }
-
-            EncodeResult encoded = await encoder.EncodeAsync(texts, null, ct).ConfigureAwait(false);
-            _state.Metrics.EncoderCalls.Inc(encoded.Accounting.ModelCalls);
-            for (int i = 0; i < done.Count; i++)
-            {
-                (JobLease l, int k, string summary, string? shift) = done[i];
-                outcomes.Add(new JobOutcome(l.User, k, InterestJobStatus.Done, summary, shift, encoded.Vectors.Row(i).ToArray(), encoded.Vectors.Row(done.Count + i).ToArray()));
-            }
+            JobLease l = leases[p.User];
+            outcomes.Add(p.SummaryVector is null
+                ? FailOne(l.User, p.Number, l.Attempts, p.Error ?? "no text")
+                : new JobOutcome(l.User, p.Number, InterestJobStatus.Done, p.Summary, p.Shift, p.SummaryVector, p.ShiftVector));
         }
 
         return outcomes;

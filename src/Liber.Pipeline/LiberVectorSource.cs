@@ -7,7 +7,7 @@ using Liber.Knowledge;
 using Liber.Knowledge.Encoders;
 using Liber.Models.Fusion;
 
-namespace Liber.Cli.Pipeline;
+namespace Liber.Pipeline;
 
 /// <summary>What the LIBER chain needs besides the data set: UBSP policy, UIL backend and options, encoder and caches.</summary>
 public sealed record LiberPipelineOptions
@@ -48,7 +48,21 @@ public sealed class LiberVectorSource(LiberPipelineOptions options, Func<Interes
     /// <inheritdoc />
     public void Dispose() => owned?.Dispose();
 
+    /// <summary>
+    /// The offline chain for <paramref name="backend"/>: every caller (train, evaluate, run, demo, tests) builds it here, so the
+    /// backend's rules (<see cref="LlmBackend.Limit"/>) always apply. <paramref name="ownsBackend"/>: dispose the backend with the source.
+    /// </summary>
+    public static LiberVectorSource For(LiberPipelineOptions options, LlmBackend backend, TextWriter? log = null, bool ownsBackend = false)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(backend);
+        return new LiberVectorSource(options with { Learn = LlmBackend.Limit(backend.Backend.Name, options.Learn) }, () => backend.Backend, log, ownsBackend ? backend : null);
+    }
+
     private string _backendName = "?";
+
+    /// <summary>The chain's options (as <see cref="For"/> resolved them).</summary>
+    public LiberPipelineOptions Options => options;
 
     /// <inheritdoc />
     public string Name => string.Create(CultureInfo.InvariantCulture,
@@ -72,7 +86,7 @@ public sealed class LiberVectorSource(LiberPipelineOptions options, Func<Interes
         var features = ItemFeatures.Build(streams.Dataset, new Cl100kTokenCounter());
         bool single = options.Variant == "single";
         PartitionSet set = single
-            ? PerUserHistory(samples, features, options.Partition.Caps)
+            ? PerUserHistory.Build(samples, features, options.Partition.Caps)
             : PartitionSet.Build(streams, PartitionPolicies.Create(options.Partition), options.Partition.Caps, features);
         log?.WriteLine($"liber: {set.Count:N0} {(single ? "per-user histories" : "partitions")} ({set.Policy})");
         long partitionMs = clock.ElapsedMilliseconds;
@@ -80,41 +94,24 @@ public sealed class LiberVectorSource(LiberPipelineOptions options, Func<Interes
 
         InterestBackend b = backend();
         _backendName = b.Name;
-        LearnResult learned;
+        KnowledgeResult k;
         using (ResponseCache? cache = options.LlmCache is null ? null : new ResponseCache(options.LlmCache))
-        {
-            var learner = new InterestLearner(streams, b, options.Learn with { Mode = single ? LearnMode.TwoCall : options.Learn.Mode }, cache);
-            learned = learner.RunAsync(set, Every<LearnProgress>(p => (p.Finished, p.Total), p => $"liber: interest texts {p.Finished:N0}/{p.Total:N0} ({p.LlmCalls:N0} LLM calls, {p.CacheHits:N0} cache hits, {p.Failures:N0} failures)")).GetAwaiter().GetResult();
-        }
-
-        long learnMs = clock.ElapsedMilliseconds;
-        clock.Restart();
-        Texts = learned.Texts;
-        Partitions = set;
-        LearnReport report = learned.Report;
-        log?.WriteLine($"liber: texts by {report.Backend}: {report.Done:N0} done, {report.Failures:N0} failed, {report.LlmCalls:N0} LLM calls, {report.CacheHits:N0} cache hits, {report.PromptTokens:N0} prompt tokens");
-
-        // Summaries and shifts in one encoder call (deduplicated and cached inside); a partition without text
-        // (failed, or a user's first shift) becomes a zero vector, never a made-up one.
-        int n = set.Count;
-        var texts = new string[n * 2];
-        for (int i = 0; i < n; i++)
-        {
-            Partition p = set.All[i];
-            texts[i] = learned.Texts.Summary(p.User, p.Number) ?? "";
-            texts[n + i] = single ? "" : learned.Texts.Shift(p.User, p.Number) ?? "";
-        }
-
-        EncodeResult encoded;
         using (KnowledgeEncoder encoder = KnowledgeEncoder.Create(options.Encoder, options.EmbeddingCache, new KnowledgeEncoderOptions { EmptyTexts = EmptyTextPolicy.ZeroVector }))
         {
-            encoded = encoder.EncodeAsync(texts, Every<EncodeProgress>(p => (p.Done, p.Total), p => $"liber: encoded {p.Done:N0}/{p.Total:N0} texts ({p.Encoded:N0} by the model, the rest from the cache or empty)")).GetAwaiter().GetResult();
+            var step = new KnowledgeStep(b, options.Learn with { Mode = single ? LearnMode.TwoCall : options.Learn.Mode }, cache, encoder);
+            k = step.RunAsync(streams, set, [.. set.All.Select(p => (p.User, p.Number))], MissingTextPolicy.ZeroVector, withShifts: !single,
+                Every<LearnProgress>(p => (p.Finished, p.Total), p => $"liber: interest texts {p.Finished:N0}/{p.Total:N0} ({p.LlmCalls:N0} LLM calls, {p.CacheHits:N0} cache hits, {p.Failures:N0} failures)"),
+                Every<EncodeProgress>(p => (p.Done, p.Total), p => $"liber: encoded {p.Done:N0}/{p.Total:N0} texts ({p.Encoded:N0} by the model, the rest from the cache or empty)")).GetAwaiter().GetResult();
         }
 
-        long encodeMs = clock.ElapsedMilliseconds;
-        int d = encoded.Vectors.Dimension;
-        float[] all = encoded.Vectors.Data.ToArray();
-        log?.WriteLine($"liber: {encoded.Accounting.Texts:N0} texts encoded by {encoded.Accounting.Encoder} ({encoded.Accounting.CacheHits:N0} from cache, {encoded.Accounting.ModelCalls:N0} model calls, {encoded.Accounting.Seconds:F1} s)");
+        long stepMs = clock.ElapsedMilliseconds;
+        Texts = k.Learned.Texts;
+        Partitions = set;
+        LearnReport report = k.Learned.Report;
+        EncodeAccounting encoding = k.Encoding ?? new EncodeAccounting();
+        log?.WriteLine($"liber: texts by {report.Backend}: {report.Done:N0} done, {report.Failures:N0} failed, {report.LlmCalls:N0} LLM calls, {report.CacheHits:N0} cache hits, {report.PromptTokens:N0} prompt tokens");
+        log?.WriteLine($"liber: {encoding.Texts:N0} texts encoded by {encoding.Encoder} ({encoding.CacheHits:N0} from cache, {encoding.ModelCalls:N0} model calls, {encoding.Seconds:F1} s)");
+        int n = set.Count, d = k.Dimension;
         Accounting = new Dictionary<string, long>
         {
             ["partitions"] = n,
@@ -124,32 +121,39 @@ public sealed class LiberVectorSource(LiberPipelineOptions options, Func<Interes
             ["llm_cache_hits"] = report.CacheHits,
             ["prompt_tokens"] = report.PromptTokens,
             ["completion_tokens"] = report.CompletionTokens,
-            ["encoder_texts"] = encoded.Accounting.Texts,
-            ["encoder_cache_hits"] = encoded.Accounting.CacheHits,
-            ["encoder_calls"] = encoded.Accounting.ModelCalls,
+            ["encoder_texts"] = encoding.Texts,
+            ["encoder_cache_hits"] = encoding.CacheHits,
+            ["encoder_calls"] = encoding.ModelCalls,
             ["dimension"] = d,
 
             // Wall time of each stage in this run (a stage served from the caches is fast: compare encoder_cache_hits).
             ["partition_ms"] = partitionMs,
-            ["uil_ms"] = learnMs,
-            ["encode_ms"] = encodeMs,
+            ["uil_ms"] = (long)(report.Seconds * 1000),
+            ["encode_ms"] = Math.Max(0, stepMs - (long)(report.Seconds * 1000)),
         };
 
         if (single)
         {
             var perUser = new float[streams.UserCount * d];
             var present = new bool[streams.UserCount];
-            for (int i = 0; i < n; i++)
+            foreach (PartitionKnowledge p in k.Partitions)
             {
-                Partition p = set.All[i];
-                Array.Copy(all, (long)i * d, perUser, (long)p.User * d, d);
-                present[p.User] = learned.Texts.Summary(p.User, p.Number) is not null;
+                p.SummaryVector!.CopyTo(perUser, (long)p.User * d);
+                present[p.User] = p.Summary is not null;
             }
 
             return PartitionVectors.PerUser(streams.UserCount, perUser, d, present);
         }
 
-        return PartitionVectors.FromPartitions(set, all[..(n * d)], all[(n * d)..], d);
+        var summaries = new float[n * d];
+        var shifts = new float[n * d];
+        for (int i = 0; i < n; i++)
+        {
+            k.Partitions[i].SummaryVector!.CopyTo(summaries, (long)i * d);
+            k.Partitions[i].ShiftVector!.CopyTo(shifts, (long)i * d);
+        }
+
+        return PartitionVectors.FromPartitions(set, summaries, shifts, d);
     }
 
     /// <summary>
@@ -178,52 +182,5 @@ public sealed class LiberVectorSource(LiberPipelineOptions options, Func<Interes
                 }
             }
         }
-    }
-
-    /// <summary>
-    /// One pseudo-partition per user: the most recent events at or before the train cut-off (protocol order
-    /// (timestamp, user, index) up to the last train sample) that fit the prompt-token and event caps.
-    /// </summary>
-    public static PartitionSet PerUserHistory(SampleSet samples, ItemFeatures features, PartitionCaps caps)
-    {
-        UserStreams s = samples.Streams;
-        var byUser = new List<Partition>[s.UserCount];
-        (long Ts, int User, int Index) cut = samples.TrainCount == 0 ? (long.MinValue, -1, -1) : samples[samples.TrainCount - 1] is var (cu, ci, crow) ? (s.Timestamps[crow], cu, ci) : default;
-        for (int u = 0; u < s.UserCount; u++)
-        {
-            byUser[u] = [];
-            int last = -1;
-            for (int i = 0; i < s.Length(u); i++)
-            {
-                (long, int, int) key = (s.Timestamps[s.Row(u, i)], u, i);
-                if (key.CompareTo(cut) <= 0)
-                {
-                    last = i;
-                }
-            }
-
-            if (last < 0)
-            {
-                continue;
-            }
-
-            int first = last, tokens = features.Tokens(s.Items[s.Row(u, last)]);
-            while (first > 0 && last - first + 1 < caps.MaxEvents && tokens + features.Tokens(s.Items[s.Row(u, first - 1)]) <= caps.MaxPromptTokens)
-            {
-                first--;
-                tokens += features.Tokens(s.Items[s.Row(u, first)]);
-            }
-
-            var events = new PartitionEvent[last - first + 1];
-            for (int i = first; i <= last; i++)
-            {
-                int row = s.Row(u, i);
-                events[i - first] = new PartitionEvent(s.Positions[row], s.Items[row], s.Timestamps[row], s.Ratings[row]);
-            }
-
-            byUser[u].Add(new Partition(u, 0, first, last, events[0].Timestamp, events[^1].Timestamp, [.. events.Select(e => e.EventId)], tokens, Partition.Hash(events)));
-        }
-
-        return PartitionSet.FromUsers(byUser, new int[s.UserCount], $"single(history up to the train cut, max_events={caps.MaxEvents}, max_prompt_tokens={caps.MaxPromptTokens})");
     }
 }

@@ -4,7 +4,7 @@ using Liber.Core.Streams;
 using Liber.Models;
 using Liber.Models.Features;
 
-namespace Liber.Cli.Pipeline;
+namespace Liber.Pipeline;
 
 /// <summary>One test sample's UIF attention over the partitions it may see (for reports).</summary>
 /// <param name="User">Dense user id (joins with partitions and samples; people read <see cref="UserId"/>).</param>

@@ -12,11 +12,11 @@ using Liber.Core.Streams;
 using Liber.Core.Synthetic;
 using Xunit.Abstractions;
 
-namespace Liber.Serve.Tests;
+namespace Liber.Cli.Tests;
 
 /// <summary>The real <c>liber serve</c> process killed (SIGKILL) while a load runs, then started again: no acknowledged event is lost and every pending partition gets done.</summary>
-[Collection(TorchCollection.Name)]
-public sealed partial class KillRestartTests(ITestOutputHelper output) : IDisposable
+[Collection(ServeProcessCollection.Name)]
+public sealed partial class ServeKillRestartTests(ITestOutputHelper output) : IDisposable
 {
     private const string Key = "kill-test-key";
     private static readonly string[] Data = ["--dataset", "synthetic", "--users", "12", "--events-per-user", "50", "--seed", "3"];
@@ -294,4 +294,11 @@ public sealed partial class KillRestartTests(ITestOutputHelper output) : IDispos
             }
         }
     }
+}
+
+/// <summary>Tests that run real <c>liber serve</c> processes under load: one at a time, beside nothing else heavy.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ServeProcessCollection
+{
+    public const string Name = "liber-serve-process";
 }
