@@ -32,6 +32,13 @@ public interface IRankModel : IDisposable
     /// <paramref name="cancellationToken"/> fires (a client that went away costs no forward pass).
     /// </summary>
     Task<float[]> ScoreAsync(string user, IReadOnlyList<(string Item, float Rating)> history, IReadOnlyList<string> candidates, IReadOnlyList<(float[] Summary, float[]? Shift)>? partitions, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// UIF's attention weight of each partition the model reads for <paramref name="candidate"/> (the last <see cref="MaxPartitions"/>
+    /// of <paramref name="partitions"/>, oldest first), or null for a model without LIBER fusion.
+    /// </summary>
+    Task<float[]?> AttentionAsync(string user, IReadOnlyList<(string Item, float Rating)> history, string candidate, IReadOnlyList<(float[] Summary, float[]? Shift)> partitions, CancellationToken cancellationToken) =>
+        Task.FromResult<float[]?>(null);
 }
 
 /// <summary>The service's shared state: store, options, metrics, the rank model and the worker's wake-up signal.</summary>

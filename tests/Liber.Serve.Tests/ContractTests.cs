@@ -88,7 +88,7 @@ public sealed class ContractTests : IAsyncLifetime
             }
         }
 
-        Assert.Equal(4, v1);
+        Assert.Equal(6, v1); // events, items (post and search), interests, rank, explain
         JsonElement events = doc.GetProperty("components").GetProperty("schemas").GetProperty("EventsResponse").GetProperty("properties");
         Assert.True(events.TryGetProperty("conflicts", out _));
     }

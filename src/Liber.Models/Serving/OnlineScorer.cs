@@ -170,6 +170,50 @@ public sealed class OnlineScorer : IDisposable
         return Forward(request);
     }
 
+    /// <summary>
+    /// UIF's attention weight of each partition the model reads for <paramref name="candidate"/> (the last <see cref="MaxPartitions"/> of
+    /// <paramref name="partitions"/>, oldest first; empty with no partition), or null for a checkpoint without LIBER fusion. Takes a
+    /// forward slot like <see cref="ScoreAsync"/>.
+    /// </summary>
+    public async Task<float[]?> AttentionAsync(string userId, IReadOnlyList<HistoryEntry> history, string candidate, IReadOnlyList<PartitionVector>? partitions, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(candidate);
+        ScoringRequest request = Prepare(userId, history, [candidate], partitions)!;
+        if (FusionInputSize is null)
+        {
+            return null;
+        }
+
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            using var grad = no_grad();
+            using var scope = NewDisposeScope();
+            CtrBatch batch = _writer.Write(new RequestSource(request, request.CreateTable(FusionInputSize ?? 0)));
+            if (_model.FusionWeights(batch) is not Tensor weights)
+            {
+                return null;
+            }
+
+            int visible = (int)batch.Liber!.Mask.sum().item<long>();
+            return weights[0, ..visible].data<float>().ToArray();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>Validates the arguments and resolves ids on the host before a forward slot is taken; null for no candidates.</summary>
     private ScoringRequest? Prepare(string userId, IReadOnlyList<HistoryEntry> history, IReadOnlyList<string> candidates, IReadOnlyList<PartitionVector>? partitions)
     {

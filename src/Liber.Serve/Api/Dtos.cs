@@ -69,7 +69,13 @@ public sealed record ItemsResponse(int Upserted, int Changed);
 /// <param name="Shift">Interest shift once done (null for the first partition).</param>
 /// <param name="Error">Last error, or null.</param>
 /// <param name="Attempts">Failed attempts so far.</param>
-public sealed record PartitionInterestDto(int Number, int FirstEvent, int LastEvent, int Events, long StartTime, long EndTime, string Status, string? Summary, string? Shift, string? Error, int Attempts);
+/// <param name="Categories">The partition's categories by share of its events (an event with k categories gives each 1/k), largest first: the six largest, then "other".</param>
+public sealed record PartitionInterestDto(int Number, int FirstEvent, int LastEvent, int Events, long StartTime, long EndTime, string Status, string? Summary, string? Shift, string? Error, int Attempts, CategoryShareDto[] Categories);
+
+/// <summary>A category's share of a partition's events.</summary>
+/// <param name="Name">Category name ("other" for the rest).</param>
+/// <param name="Share">Share of the events, 0-1.</param>
+public sealed record CategoryShareDto(string Name, double Share);
 
 /// <summary>The <c>GET /v1/users/{id}/interests</c> answer.</summary>
 /// <param name="User">External user id.</param>
@@ -96,6 +102,37 @@ public sealed record ScoreDto(string Item, float Score);
 /// <param name="PartitionsUsed">Partition vectors the model read.</param>
 /// <param name="PartitionsPending">Closed partitions left out because their texts are pending or failed.</param>
 public sealed record RankResponse(string User, string Model, ScoreDto[] Scores, int HistoryEvents, int PartitionsUsed, int[] PartitionsPending);
+
+/// <summary>A catalog item found by <c>GET /v1/items</c>.</summary>
+/// <param name="Id">External item id.</param>
+/// <param name="Title">Title.</param>
+/// <param name="Year">Year, if known.</param>
+/// <param name="Categories">Categories.</param>
+public sealed record ItemSummaryDto(string Id, string Title, int? Year, string[] Categories);
+
+/// <summary>The <c>GET /v1/items?query=...&amp;limit=...</c> answer.</summary>
+/// <param name="Items">Matching items (title, id or category contains the query, case-insensitively), catalog order, at most the limit.</param>
+/// <param name="Total">All matching items.</param>
+public sealed record ItemsSearchResponse(ItemSummaryDto[] Items, int Total);
+
+/// <summary>The <c>POST /v1/explain</c> body.</summary>
+/// <param name="User">External user id.</param>
+/// <param name="Item">The candidate to explain.</param>
+public sealed record ExplainRequest(string User, string Item);
+
+/// <summary>UIF's weight of one partition.</summary>
+/// <param name="Partition">Partition number.</param>
+/// <param name="Weight">Attention weight (the weights of the partitions the model read sum to 1).</param>
+public sealed record PartitionWeightDto(int Partition, float Weight);
+
+/// <summary>The <c>POST /v1/explain</c> answer: the candidate's score and UIF's attention over the user's partitions.</summary>
+/// <param name="User">External user id.</param>
+/// <param name="Item">The candidate.</param>
+/// <param name="Model">Model name.</param>
+/// <param name="Score">CTR probability.</param>
+/// <param name="Attention">Weights of the partitions the model read, oldest first (empty without LIBER fusion or without done partitions).</param>
+/// <param name="PartitionsPending">Closed partitions left out because their texts are pending or failed.</param>
+public sealed record ExplainResponse(string User, string Item, string Model, float Score, PartitionWeightDto[] Attention, int[] PartitionsPending);
 
 /// <summary>The <c>GET /healthz</c> answer.</summary>
 /// <param name="Status">ok.</param>

@@ -30,6 +30,8 @@ internal static class Endpoints
         app.MapPost("/v1/rank", (HttpRequest r) => Rank(r, state))
             .AddEndpointFilter(read).WithName("Rank").Accepts<RankRequest>("application/json").Produces<RankResponse>()
             .ProducesValidationProblem().ProducesProblem(401).ProducesProblem(413).ProducesProblem(503);
+        TimelineEndpoints.Map(app, state, read);
+        UiEndpoints.Map(app);
         app.MapGet("/healthz", () => Results.Ok(new HealthResponse("ok", state.Store.KnownUsers, state.Store.PendingJobs(), state.Model?.ModelName)))
             .WithName("Health").Produces<HealthResponse>();
         app.MapGet("/metrics", async (HttpContext c) =>
@@ -153,9 +155,10 @@ internal static class Endpoints
         }
 
         IReadOnlyList<InterestJob> jobs = state.Jobs(user);
+        IReadOnlyList<Item> catalog = state.Store.CatalogSnapshot().Catalog;
         return Results.Ok(new InterestsResponse(id, s.Cache.Length, s.NextIndex, [.. jobs.Select(j => new PartitionInterestDto(
             j.Partition.Number, j.Partition.Start, j.Partition.End, j.Partition.Count, j.Partition.StartTime, j.Partition.EndTime,
-            StatusName(j.Status), j.Summary, j.Shift, j.Error, j.Attempts))]));
+            StatusName(j.Status), j.Summary, j.Shift, j.Error, j.Attempts, TimelineEndpoints.Categories(j.Events, catalog)))]));
     }
 
     private static async Task<IResult> Rank(HttpRequest request, ServeState state)

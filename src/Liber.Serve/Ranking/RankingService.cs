@@ -7,10 +7,11 @@ namespace Liber.Serve.Ranking;
 /// <param name="History">The last <see cref="IRankModel.HistoryWindow"/> events: the partitions' events, then the short-term cache.</param>
 /// <param name="Partitions">Summary and shift vectors of the done partitions (shift null for the user's first partition).</param>
 /// <param name="Pending">Numbers of the closed partitions whose texts are pending or failed: reported, never waited for.</param>
-public sealed record RankingState(IReadOnlyList<(string Item, float Rating)> History, IReadOnlyList<(float[] Summary, float[]? Shift)> Partitions, IReadOnlyList<int> Pending)
+/// <param name="DoneNumbers">The numbers of the partitions in <paramref name="Partitions"/>, in the same order.</param>
+public sealed record RankingState(IReadOnlyList<(string Item, float Rating)> History, IReadOnlyList<(float[] Summary, float[]? Shift)> Partitions, IReadOnlyList<int> Pending, IReadOnlyList<int> DoneNumbers)
 {
     /// <summary>The state of a user with no events: empty history, no partitions.</summary>
-    public static RankingState Empty { get; } = new([], [], []);
+    public static RankingState Empty { get; } = new([], [], [], []);
 }
 
 /// <summary>The stored partition vectors do not have the dimension the checkpoint's fusion expects (served with another encoder).</summary>
@@ -60,6 +61,7 @@ public sealed class RankingService(ServeState state)
         }
 
         var partitions = new List<(float[] Summary, float[]? Shift)>();
+        var numbers = new List<int>();
         var pending = new List<int>();
         foreach (InterestJob j in jobs)
         {
@@ -71,6 +73,7 @@ public sealed class RankingService(ServeState state)
                 }
 
                 partitions.Add((sv, j.Partition.Number == 0 ? null : j.ShiftVector));
+                numbers.Add(j.Partition.Number);
             }
             else
             {
@@ -78,7 +81,33 @@ public sealed class RankingService(ServeState state)
             }
         }
 
-        return new RankingState(history, partitions, pending);
+        return new RankingState(history, partitions, pending, numbers);
+    }
+
+    /// <summary>
+    /// One candidate's score and UIF's weight of each partition the model read (the most recent <see cref="IRankModel.MaxPartitions"/>
+    /// done ones), as (partition number, weight), oldest first; no weights without fusion.
+    /// </summary>
+    /// <exception cref="VectorDimensionException">The stored vectors do not fit the model.</exception>
+    public async Task<(float Score, IReadOnlyList<(int Partition, float Weight)> Attention, RankingState State)> ExplainAsync(IRankModel model, string user, string item, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        RankingState s = StateOf(user, model);
+        IReadOnlyList<(float[] Summary, float[]? Shift)>? partitions = model.FusionInputSize is null ? null : s.Partitions;
+        float[] scores = await model.ScoreAsync(user, s.History, [item], partitions, cancellationToken).ConfigureAwait(false);
+        float[]? weights = partitions is null ? null : await model.AttentionAsync(user, s.History, item, partitions, cancellationToken).ConfigureAwait(false);
+        var attention = new List<(int, float)>();
+        if (weights is not null)
+        {
+            // The model read the last weights.Length done partitions, oldest first.
+            IReadOnlyList<int> done = s.DoneNumbers;
+            for (int k = 0; k < weights.Length && k < done.Count; k++)
+            {
+                attention.Add((done[done.Count - weights.Length + k], weights[k]));
+            }
+        }
+
+        return (scores[0], attention, s);
     }
 
     /// <summary>Scores <paramref name="candidates"/> for <paramref name="user"/>: the scores in candidate order with the state they were computed from.</summary>
