@@ -64,7 +64,9 @@ public sealed record BackboneOptions
     /// columns already scaled to about [0, 1]) as a numeric feature group: the batch writer fills <c>CtrBatch.Stats</c>
     /// [B, 8] and the shared head concatenates it to every backbone's final-MLP input (default false: today's models).
     /// </summary>
-    [JsonPropertyName("stats")] public bool Stats { get; init; }
+    [JsonPropertyName("stats")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Stats { get; init; }
 
     /// <summary>Validates the options, naming the offending key.</summary>
     public void Validate()
