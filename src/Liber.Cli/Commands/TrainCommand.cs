@@ -43,7 +43,7 @@ public static class TrainCommand
         var ratings = new Option<string>("--ratings") { Description = "how history ratings enter the backbone: level (a learned vector per rating level), sentiment (liked / not liked), none (ignored: the rating-blind control)", DefaultValueFactory = _ => "level" };
         ratings.AcceptOnlyFromAmong("level", "sentiment", "none");
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
-        var stats = new Option<string>("--stats") { Description = "point-in-time statistics (user, category and item counts and rates before the sample) as a numeric input group: on or off", DefaultValueFactory = _ => "off" };
+        var stats = new Option<string>("--stats") { Description = "point-in-time statistics (user, category and item counts and rates before the sample) as a numeric input group: on (the default, chosen on validation, docs/backbones.md) or off", DefaultValueFactory = _ => "on" };
         stats.AcceptOnlyFromAmong("on", "off");
         foreach (Option o in new Option[] { backbone, ratings, stats, threads, epochs, batchSize, lr, device, historyLength, checkpoint, liber, fusion, maxPartitions, json })
         {
