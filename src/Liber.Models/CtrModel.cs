@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Liber.Core.Streams;
 using Liber.Models.Backbones;
 using Liber.Models.Features;
 using Liber.Models.Fusion;
@@ -49,7 +50,7 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
         Map = map;
         _backbone = BackboneCatalog.Get(config.Backbone).Create(map, config.Options);
         _fusion = config.Fusion is null ? null : new Uif(config.Fusion, _backbone.TargetWidth);
-        int width = _backbone.OutputWidth + (_fusion?.OutputSize ?? 0);
+        int width = _backbone.OutputWidth + (config.Options.Stats ? PointInTimeStats.Width : 0) + (_fusion?.OutputSize ?? 0);
         _head = new Mlp(width, config.Options.Hidden, config.Options.Dropout, "head");
         _output = nn.Linear(_head.OutputWidth, 1);
         RegisterComponents();
@@ -79,6 +80,13 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
         using var scope = NewDisposeScope();
         BackboneOutput b = _backbone.call(batch);                               // Features [B, W], Target [B, Tw]
         Tensor features = b.Features;
+        if (Config.Options.Stats)
+        {
+            // The numeric group: the point-in-time statistics join every backbone's final-MLP input (its deep part).
+            Tensor stats = batch.Stats ?? throw new ArgumentException("the model reads the point-in-time statistics but the batch has none (collator built without stats)");
+            features = cat([features, stats], 1);                              // [B, W + 8]
+        }
+
         if (_fusion is not null)
         {
             LiberInput liber = batch.Liber ?? throw new ArgumentException("the model has LIBER fusion but the batch has no partition vectors (collator built without PartitionVectors)");

@@ -205,6 +205,8 @@ public sealed class BatchWriterTests
             return n;
         }
 
+        public ReadOnlySpan<float> Stats(int sample) => throw new NotSupportedException("no statistics in this test");
+
         public int PartitionRows(int sample, Span<long> rows) => vectors!.Lookup(user, index, rows);
     }
 }

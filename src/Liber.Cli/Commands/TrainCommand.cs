@@ -43,7 +43,9 @@ public static class TrainCommand
         var ratings = new Option<string>("--ratings") { Description = "how history ratings enter the backbone: level (a learned vector per rating level), sentiment (liked / not liked), none (ignored: the rating-blind control)", DefaultValueFactory = _ => "level" };
         ratings.AcceptOnlyFromAmong("level", "sentiment", "none");
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
-        foreach (Option o in new Option[] { backbone, ratings, threads, epochs, batchSize, lr, device, historyLength, checkpoint, liber, fusion, maxPartitions, json })
+        var stats = new Option<string>("--stats") { Description = "point-in-time statistics (user, category and item counts and rates before the sample) as a numeric input group: on (the default, chosen on validation, docs/backbones.md) or off", DefaultValueFactory = _ => "on" };
+        stats.AcceptOnlyFromAmong("on", "off");
+        foreach (Option o in new Option[] { backbone, ratings, stats, threads, epochs, batchSize, lr, device, historyLength, checkpoint, liber, fusion, maxPartitions, json })
         {
             cmd.Options.Add(o);
         }
@@ -74,7 +76,7 @@ public static class TrainCommand
             var options = new RunOptions
             {
                 Backbone = r.GetValue(backbone)!,
-                Options = new BackboneOptions { Ratings = Enum.Parse<RatingEncoding>(r.GetValue(ratings)!, ignoreCase: true) },
+                Options = new BackboneOptions { Ratings = Enum.Parse<RatingEncoding>(r.GetValue(ratings)!, ignoreCase: true), Stats = r.GetValue(stats) == "on" },
                 Threads = r.GetValue(threads),
                 Samples = new SampleOptions { HistoryLength = r.GetValue(historyLength) },
                 Training = new TrainOptions { Epochs = r.GetValue(epochs), BatchSize = r.GetValue(batchSize), LearningRate = r.GetValue(lr), Seed = seed, Device = r.GetValue(device)! },

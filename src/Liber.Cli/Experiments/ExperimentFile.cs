@@ -169,6 +169,11 @@ public sealed record TrainingSpec
             parts.Add("no-user-id");
         }
 
+        if (Stats is bool stats)
+        {
+            parts.Add(stats ? "stats" : "no-stats");
+        }
+
         return string.Join('-', parts);
     }
 
@@ -181,6 +186,11 @@ public sealed record TrainingSpec
     [JsonPropertyName("user_id")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? UserId { get; init; }
+
+    /// <summary>Whether the model reads the point-in-time statistics (null: the default; left out of the resolved config when null).</summary>
+    [JsonPropertyName("stats")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Stats { get; init; }
 
     /// <summary>Intra-op threads.</summary>
     [JsonPropertyName("threads")] public int Threads { get; init; } = 1;

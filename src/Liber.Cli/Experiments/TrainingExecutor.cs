@@ -19,7 +19,7 @@ public sealed class TrainingExecutor(Func<RunSpec, TextWriter, IPartitionVectorS
         var options = new RunOptions
         {
             Backbone = spec.Backbone,
-            Options = new BackboneOptions { Dropout = spec.Training.Dropout, UserId = spec.Training.UserId ?? true },
+            Options = new BackboneOptions { Dropout = spec.Training.Dropout, UserId = spec.Training.UserId ?? true, Stats = spec.Training.Stats ?? new BackboneOptions().Stats },
             Threads = spec.Training.Threads,
             Samples = new SampleOptions { HistoryLength = spec.Samples.HistoryLength, MinHistory = spec.Samples.MinHistory, Threshold = spec.Samples.Threshold },
             Training = new TrainOptions

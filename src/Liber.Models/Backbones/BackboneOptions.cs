@@ -59,6 +59,15 @@ public sealed record BackboneOptions
     [JsonConverter(typeof(JsonStringEnumConverter<RatingEncoding>))]
     public RatingEncoding Ratings { get; init; } = RatingEncoding.Level;
 
+    /// <summary>
+    /// Whether the model reads the point-in-time statistics (<see cref="Liber.Core.Streams.PointInTimeStats"/>, 8 numeric
+    /// columns already scaled to about [0, 1]) as a numeric feature group: the batch writer fills <c>CtrBatch.Stats</c>
+    /// [B, 8] and the shared head concatenates it to every backbone's final-MLP input (default false: today's models).
+    /// </summary>
+    [JsonPropertyName("stats")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Stats { get; init; }
+
     /// <summary>Validates the options, naming the offending key.</summary>
     public void Validate()
     {

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Liber.Core.Streams;
 using Liber.Models.Backbones;
 using static TorchSharp.torch;
 
@@ -21,8 +22,12 @@ namespace Liber.Models.Features;
 /// <param name="map">The schema (L, C, Fu, Fi).</param>
 /// <param name="longHistory">The long history the backbone needs, or null.</param>
 /// <param name="slots">P, LIBER's slots per sample (0: no LIBER input).</param>
-public sealed class BatchWriter(FeatureMap map, LongHistoryRequest? longHistory, int slots)
+/// <param name="stats">Whether the batch carries the point-in-time statistics (<see cref="CtrBatch.Stats"/>).</param>
+public sealed class BatchWriter(FeatureMap map, LongHistoryRequest? longHistory, int slots, bool stats = false)
 {
+    /// <summary>Whether batches carry the point-in-time statistics.</summary>
+    public bool WritesStats { get; } = stats;
+
     /// <summary>The schema.</summary>
     public FeatureMap Map { get; } = map ?? throw new ArgumentNullException(nameof(map));
 
@@ -86,6 +91,7 @@ public sealed class BatchWriter(FeatureMap map, LongHistoryRequest? longHistory,
             Labels = labelsT.MoveToOuterDisposeScope(),
             LongHistory = LongHistory is null ? null : WriteLong(source, LongHistory, events),
             Liber = Slots == 0 ? null : WriteLiber(source),
+            Stats = WritesStats ? WriteStats(source).MoveToOuterDisposeScope() : null,
         };
         batch.LongHistory?.MoveToOuterDisposeScope();
         batch.Liber?.MoveToOuterDisposeScope();
@@ -142,6 +148,26 @@ public sealed class BatchWriter(FeatureMap map, LongHistoryRequest? longHistory,
             Ratings = SharedRows.Expand(ratingsT, b),
             Mask = SharedRows.Expand(maskT, b),
         };
+    }
+
+    private static Tensor WriteStats<TSource>(TSource source)
+        where TSource : IBatchSource, allows ref struct
+    {
+        int b = source.Count, w = PointInTimeStats.Width;
+        Tensor statsT = zeros(b, w);
+        Span<float> stats = Of<float>(statsT);
+        for (int s = 0; s < b; s++)
+        {
+            ReadOnlySpan<float> row = source.Stats(s);
+            if (row.Length != w)
+            {
+                throw new ArgumentException($"sample {s}: the point-in-time statistics must have {w} values, got {row.Length}");
+            }
+
+            row.CopyTo(stats.Slice(s * w, w));
+        }
+
+        return statsT;
     }
 
     private LiberInput WriteLiber<TSource>(TSource source)

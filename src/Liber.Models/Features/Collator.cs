@@ -18,16 +18,21 @@ public sealed class Collator
     private readonly PartitionVectors? _liber;
     private readonly CategoryIndex? _search;
     private readonly BatchWriter _writer;
+    private readonly PointInTimeStats? _stats;
 
-    /// <summary>Creates a collator; <paramref name="longHistory"/> and <paramref name="liber"/> are supplied when the model needs them.</summary>
-    public Collator(SampleSet samples, FeatureTables tables, LongHistoryRequest? longHistory = null, PartitionVectors? liber = null)
+    /// <summary>
+    /// Creates a collator; <paramref name="longHistory"/> and <paramref name="liber"/> are supplied when the model needs them;
+    /// with <paramref name="stats"/> batches carry the point-in-time statistics of the samples' streams (computed once here).
+    /// </summary>
+    public Collator(SampleSet samples, FeatureTables tables, LongHistoryRequest? longHistory = null, PartitionVectors? liber = null, bool stats = false)
     {
         ArgumentNullException.ThrowIfNull(samples);
         ArgumentNullException.ThrowIfNull(tables);
         _samples = samples;
         _tables = tables;
         _liber = liber;
-        _writer = new BatchWriter(tables.Map, longHistory, liber is null ? 0 : liber.IsPerUser ? 1 : tables.Map.MaxPartitions);
+        _writer = new BatchWriter(tables.Map, longHistory, liber is null ? 0 : liber.IsPerUser ? 1 : tables.Map.MaxPartitions, stats);
+        _stats = stats ? PointInTimeStats.Compute(samples.Streams, samples.Threshold) : null;
         if (longHistory?.Kind == LongHistoryKind.CategorySearch)
         {
             _search = CategoryIndex.Build(samples.Streams, tables);
@@ -36,6 +41,9 @@ public sealed class Collator
 
     /// <summary>P of the LIBER input (1 for a per-user table, 0 without LIBER).</summary>
     public int Slots => _writer.Slots;
+
+    /// <summary>The point-in-time statistics the batches carry, or null.</summary>
+    public PointInTimeStats? Stats => _stats;
 
     /// <summary>The samples.</summary>
     public SampleSet Samples => _samples;
@@ -49,9 +57,9 @@ public sealed class Collator
             throw new ArgumentException($"model {model.Config.Backbone} has LIBER fusion ({model.Config.Fusion!.Variant}) but no partition vectors were given");
         }
 
-        return new Collator(samples, tables, model.LongHistory, model.Fusion is null ? null : liber);
+        return new Collator(samples, tables, model.LongHistory, model.Fusion is null ? null : liber, model.Config.Options.Stats);
     }
 
     /// <summary>Builds the batch of the given sample ordinals.</summary>
-    public CtrBatch Build(ReadOnlySpan<int> ordinals) => _writer.Write(new SampleSource(_samples, _tables, _search, _liber, ordinals));
+    public CtrBatch Build(ReadOnlySpan<int> ordinals) => _writer.Write(new SampleSource(_samples, _tables, _search, _liber, ordinals, _stats));
 }

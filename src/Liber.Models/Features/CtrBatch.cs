@@ -52,6 +52,9 @@ public sealed class CtrBatch : IDisposable
     /// <summary>LIBER's partition vectors of the visible partitions, or null when the model has no fusion.</summary>
     public LiberInput? Liber { get; init; }
 
+    /// <summary>[B, 8] float32: the point-in-time statistics of each sample, or null when the model does not read them.</summary>
+    public Tensor? Stats { get; init; }
+
     /// <summary>[B] float32: labels 0/1.</summary>
     public required Tensor Labels { get; init; }
 
@@ -73,6 +76,7 @@ public sealed class CtrBatch : IDisposable
         HistoryMask = HistoryMask.to(device),
         LongHistory = LongHistory?.To(device),
         Liber = Liber?.To(device),
+        Stats = Stats?.to(device),
         Labels = Labels.to(device),
         UserIds = UserIds,
     };
@@ -87,6 +91,7 @@ public sealed class CtrBatch : IDisposable
 
         LongHistory?.Dispose();
         Liber?.Dispose();
+        Stats?.Dispose();
     }
 }
 

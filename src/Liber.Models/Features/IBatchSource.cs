@@ -56,6 +56,9 @@ public interface IBatchSource
     /// </summary>
     int Search(int sample, Span<int> found);
 
+    /// <summary>The sample's point-in-time statistics (<see cref="Liber.Core.Streams.PointInTimeStats.Width"/> floats), read only when the writer writes them.</summary>
+    ReadOnlySpan<float> Stats(int sample);
+
     /// <summary>The table LIBER's rows point into, or null when the batch has no LIBER input.</summary>
     PartitionTable? Partitions { get; }
 

@@ -17,10 +17,12 @@ internal readonly ref struct SampleSource : IBatchSource
     private readonly ReadOnlySpan<int> _ordinals;
     private readonly ReadOnlySpan<int> _streamItems;
     private readonly ReadOnlySpan<float> _ratings;
+    private readonly PointInTimeStats? _stats;
     private readonly int _c;
 
-    public SampleSource(SampleSet samples, FeatureTables tables, CategoryIndex? search, PartitionVectors? liber, ReadOnlySpan<int> ordinals)
+    public SampleSource(SampleSet samples, FeatureTables tables, CategoryIndex? search, PartitionVectors? liber, ReadOnlySpan<int> ordinals, PointInTimeStats? stats = null)
     {
+        _stats = stats;
         _samples = samples;
         _tables = tables;
         _search = search;
@@ -76,6 +78,9 @@ internal readonly ref struct SampleSource : IBatchSource
         CategoryIndex index = _search ?? throw new InvalidOperationException("the category search needs the collator's category index");
         return index.Search(user, row, ItemCategories(sample), found);
     }
+
+    public ReadOnlySpan<float> Stats(int sample) =>
+        (_stats ?? throw new InvalidOperationException("the batch needs the point-in-time statistics but the collator has none")).Row(Row(sample));
 
     public int PartitionRows(int sample, Span<long> rows)
     {

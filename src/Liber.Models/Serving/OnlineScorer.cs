@@ -1,3 +1,4 @@
+using Liber.Core.Streams;
 using Liber.Models.Backbones;
 using Liber.Models.Features;
 using Liber.Models.Training;
@@ -30,7 +31,7 @@ public sealed record PartitionVector(float[] Summary, float[]? Shift);
 /// categories given through <see cref="UpsertItem"/>. Category names the checkpoint never saw are dropped (code 0).
 /// </summary>
 /// <remarks>
-/// Thread safety: <see cref="Score"/>, <see cref="ScoreAsync"/> and <see cref="UpsertItem"/> may be called from any number of threads. The model
+/// Thread safety: <c>Score</c>, <see cref="ScoreAsync"/> and <see cref="UpsertItem"/> may be called from any number of threads. The model
 /// is read-only in eval mode; gradient mode and dispose scopes are per thread in TorchSharp. At most
 /// <c>maxConcurrency</c> forward passes run at once (default: the processor count), so that a burst of requests
 /// does not oversubscribe the cores (request handlers should use <see cref="ScoreAsync"/>, which queues without
@@ -52,7 +53,7 @@ public sealed class OnlineScorer : IDisposable
     {
         _model = model;
         _codes = new ScorerCodes(model.Map, vocabulary, vocabularyPath);
-        _writer = new BatchWriter(model.Map, model.LongHistory, MaxPartitions);
+        _writer = new BatchWriter(model.Map, model.LongHistory, MaxPartitions, model.Config.Options.Stats);
         _perUser = model.Config.Fusion?.Variant == "single";
         _slots = maxConcurrency;
         _gate = new SemaphoreSlim(maxConcurrency, maxConcurrency);
@@ -71,7 +72,7 @@ public sealed class OnlineScorer : IDisposable
     public int MaxPartitions => _model.Config.Fusion?.MaxPartitions ?? 0;
 
     /// <summary>
-    /// How many of the most recent history entries <see cref="Score"/> reads: L, T for <c>din-long</c>,
+    /// How many of the most recent history entries <c>Score</c> reads: L, T for <c>din-long</c>,
     /// <see cref="int.MaxValue"/> for <c>sim</c> (its search reads the whole given history).
     /// </summary>
     public int HistoryWindow => _model.LongHistory switch
@@ -122,9 +123,19 @@ public sealed class OnlineScorer : IDisposable
     /// Click probabilities of <paramref name="candidates"/> for a user with <paramref name="history"/> (oldest first)
     /// and the vectors of the partitions whose texts are ready (oldest first; null or empty: none).
     /// </summary>
-    public float[] Score(string userId, IReadOnlyList<HistoryEntry> history, IReadOnlyList<string> candidates, IReadOnlyList<PartitionVector>? partitions)
+    public float[] Score(string userId, IReadOnlyList<HistoryEntry> history, IReadOnlyList<string> candidates, IReadOnlyList<PartitionVector>? partitions) =>
+        Score(userId, history, candidates, partitions, null);
+
+    /// <summary>
+    /// <see cref="Score(string, IReadOnlyList{HistoryEntry}, IReadOnlyList{string}, IReadOnlyList{PartitionVector}?)"/> for a
+    /// checkpoint that reads the point-in-time statistics (<see cref="ReadsStats"/>): <paramref name="stats"/> holds each
+    /// candidate's 8 values as <c>Liber.Core.Streams.PointInTimeStats</c> computes them at the request's time (the user's
+    /// earlier events, the item's and global events strictly before now). Null for a checkpoint without statistics.
+    /// </summary>
+    public float[] Score(
+        string userId, IReadOnlyList<HistoryEntry> history, IReadOnlyList<string> candidates, IReadOnlyList<PartitionVector>? partitions, IReadOnlyList<float[]>? stats)
     {
-        ScoringRequest? request = Prepare(userId, history, candidates, partitions);
+        ScoringRequest? request = Prepare(userId, history, candidates, partitions, stats);
         if (request is null)
         {
             return [];
@@ -144,14 +155,14 @@ public sealed class OnlineScorer : IDisposable
     }
 
     /// <summary>
-    /// <see cref="Score"/> for request handlers: waits for a forward slot asynchronously (no thread is held while a request
+    /// <c>Score</c> for request handlers: waits for a forward slot asynchronously (no thread is held while a request
     /// queues, so a burst cannot starve the thread pool), then runs the forward pass on the calling thread.
     /// <paramref name="cancellationToken"/> cancels the wait only (an aborted request leaves the queue).
     /// </summary>
     public async Task<float[]> ScoreAsync(
         string userId, IReadOnlyList<HistoryEntry> history, IReadOnlyList<string> candidates, IReadOnlyList<PartitionVector>? partitions, CancellationToken cancellationToken = default)
     {
-        ScoringRequest? request = Prepare(userId, history, candidates, partitions);
+        ScoringRequest? request = Prepare(userId, history, candidates, partitions, null);
         if (request is null)
         {
             return [];
@@ -215,12 +226,14 @@ public sealed class OnlineScorer : IDisposable
     }
 
     /// <summary>Validates the arguments and resolves ids on the host before a forward slot is taken; null for no candidates.</summary>
-    private ScoringRequest? Prepare(string userId, IReadOnlyList<HistoryEntry> history, IReadOnlyList<string> candidates, IReadOnlyList<PartitionVector>? partitions)
+    private ScoringRequest? Prepare(
+        string userId, IReadOnlyList<HistoryEntry> history, IReadOnlyList<string> candidates, IReadOnlyList<PartitionVector>? partitions, IReadOnlyList<float[]>? stats)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(userId);
         ArgumentNullException.ThrowIfNull(history);
         ArgumentNullException.ThrowIfNull(candidates);
+        CheckStats(stats, candidates.Count);
         if (candidates.Count == 0)
         {
             return null;
@@ -253,7 +266,36 @@ public sealed class OnlineScorer : IDisposable
             Partitions = FusionInputSize is int d ? ScoringRequest.Visible(partitions, MaxPartitions, d) : -1,
             Vectors = partitions,
             SummariesOnly = _perUser,
+            Stats = stats,
         };
+    }
+
+    /// <summary>Whether the checkpoint reads the point-in-time statistics (callers must then pass them to <see cref="Score(string, IReadOnlyList{HistoryEntry}, IReadOnlyList{string}, IReadOnlyList{PartitionVector}?, IReadOnlyList{float[]}?)"/>).</summary>
+    public bool ReadsStats => _model.Config.Options.Stats;
+
+    private void CheckStats(IReadOnlyList<float[]>? stats, int candidates)
+    {
+        if (!ReadsStats)
+        {
+            if (stats is not null)
+            {
+                throw new ArgumentException("this checkpoint was trained without point-in-time statistics (stats off); pass none", nameof(stats));
+            }
+
+            return;
+        }
+
+        if (stats is null)
+        {
+            throw new NotSupportedException(
+                "this checkpoint was trained with point-in-time statistics (stats on) and the request carries none: pass each candidate's "
+                + $"{PointInTimeStats.Width} statistics, or score with a checkpoint trained with --stats off");
+        }
+
+        if (stats.Count != candidates || stats.Any(row => row is null || row.Length != PointInTimeStats.Width))
+        {
+            throw new ArgumentException($"stats must hold {PointInTimeStats.Width} floats for each of the {candidates} candidates", nameof(stats));
+        }
     }
 
     /// <summary>Runs one forward pass; the caller holds a gate slot, which is released here.</summary>

@@ -27,6 +27,9 @@ internal sealed class ScoringRequest
     /// <summary>The caller's partitions (oldest first): the last <see cref="Partitions"/> of them are read.</summary>
     public IReadOnlyList<PartitionVector>? Vectors { get; init; }
 
+    /// <summary>The point-in-time statistics of each candidate (8 floats each), or null when the model does not read them.</summary>
+    public IReadOnlyList<float[]>? Stats { get; init; }
+
     /// <summary>Whether shifts are dropped (the <c>single</c> variant reads one summary per user).</summary>
     public bool SummariesOnly { get; init; }
 
@@ -115,6 +118,9 @@ internal readonly struct RequestSource(ScoringRequest request, PartitionTable? t
     public ReadOnlySpan<long> EventCategories(int e) => request.Past[e].Cats;
 
     public float EventRating(int e) => request.Ratings[e];
+
+    public ReadOnlySpan<float> Stats(int sample) =>
+        (request.Stats ?? throw new InvalidOperationException("the model reads the point-in-time statistics but the request has none"))[sample];
 
     public int Search(int sample, Span<int> found)
     {
