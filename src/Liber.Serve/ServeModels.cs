@@ -32,8 +32,13 @@ public static class ServeModels
         public Task<float[]> ScoreAsync(string user, IReadOnlyList<(string Item, float Rating)> history, IReadOnlyList<string> candidates, IReadOnlyList<(float[] Summary, float[]? Shift)>? partitions, CancellationToken cancellationToken) =>
             scorer.ScoreAsync(user, [.. history.Select(h => new HistoryEntry(h.Item, h.Rating))], candidates, partitions?.Select(p => new PartitionVector(p.Summary, p.Shift)).ToList(), cancellationToken);
 
-        public Task<float[]?> AttentionAsync(string user, IReadOnlyList<(string Item, float Rating)> history, string candidate, IReadOnlyList<(float[] Summary, float[]? Shift)> partitions, CancellationToken cancellationToken) =>
-            scorer.AttentionAsync(user, [.. history.Select(h => new HistoryEntry(h.Item, h.Rating))], candidate, [.. partitions.Select(p => new PartitionVector(p.Summary, p.Shift))], cancellationToken);
+        public bool ReadsStats => scorer.ReadsStats;
+
+        public Task<float[]> ScoreAsync(string user, IReadOnlyList<(string Item, float Rating)> history, IReadOnlyList<string> candidates, IReadOnlyList<(float[] Summary, float[]? Shift)>? partitions, IReadOnlyList<float[]>? stats, CancellationToken cancellationToken) =>
+            scorer.ScoreAsync(user, [.. history.Select(h => new HistoryEntry(h.Item, h.Rating))], candidates, partitions?.Select(p => new PartitionVector(p.Summary, p.Shift)).ToList(), stats, cancellationToken);
+
+        public Task<float[]?> AttentionAsync(string user, IReadOnlyList<(string Item, float Rating)> history, string candidate, IReadOnlyList<(float[] Summary, float[]? Shift)> partitions, float[]? stats, CancellationToken cancellationToken) =>
+            scorer.AttentionAsync(user, [.. history.Select(h => new HistoryEntry(h.Item, h.Rating))], candidate, [.. partitions.Select(p => new PartitionVector(p.Summary, p.Shift))], stats, cancellationToken);
 
         public void Dispose() => scorer.Dispose();
     }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Liber.Core.Data;
 using Liber.Core.Partitioning;
 using Liber.Core.Storage;
+using Liber.Core.Streams;
 using Liber.Store;
 
 namespace Liber.Serve;
@@ -33,11 +34,18 @@ public interface IRankModel : IDisposable
     /// </summary>
     Task<float[]> ScoreAsync(string user, IReadOnlyList<(string Item, float Rating)> history, IReadOnlyList<string> candidates, IReadOnlyList<(float[] Summary, float[]? Shift)>? partitions, CancellationToken cancellationToken);
 
+    /// <summary>Whether the model reads each candidate's point-in-time statistics (a checkpoint trained with <c>--stats on</c>).</summary>
+    bool ReadsStats => false;
+
+    /// <summary><see cref="ScoreAsync(string, IReadOnlyList{ValueTuple{string, float}}, IReadOnlyList{string}, IReadOnlyList{ValueTuple{float[], float[]}}?, CancellationToken)"/> with each candidate's 8 statistics (<see cref="ReadsStats"/>).</summary>
+    Task<float[]> ScoreAsync(string user, IReadOnlyList<(string Item, float Rating)> history, IReadOnlyList<string> candidates, IReadOnlyList<(float[] Summary, float[]? Shift)>? partitions, IReadOnlyList<float[]>? stats, CancellationToken cancellationToken) =>
+        ScoreAsync(user, history, candidates, partitions, cancellationToken);
+
     /// <summary>
     /// UIF's attention weight of each partition the model reads for <paramref name="candidate"/> (the last <see cref="MaxPartitions"/>
     /// of <paramref name="partitions"/>, oldest first), or null for a model without LIBER fusion.
     /// </summary>
-    Task<float[]?> AttentionAsync(string user, IReadOnlyList<(string Item, float Rating)> history, string candidate, IReadOnlyList<(float[] Summary, float[]? Shift)> partitions, CancellationToken cancellationToken) =>
+    Task<float[]?> AttentionAsync(string user, IReadOnlyList<(string Item, float Rating)> history, string candidate, IReadOnlyList<(float[] Summary, float[]? Shift)> partitions, float[]? stats, CancellationToken cancellationToken) =>
         Task.FromResult<float[]?>(null);
 }
 
@@ -79,6 +87,10 @@ public sealed class ServeState : IDisposable
             if (options.CheckpointDirectory is string dir)
             {
                 Model = (loadModel ?? throw new ArgumentException("--checkpoint: no scorer is available in this build"))(dir);
+                if (Model.ReadsStats)
+                {
+                    Stats = CountStoredEvents(Store, options.Scale);
+                }
             }
         }
         catch
@@ -106,6 +118,52 @@ public sealed class ServeState : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         return options;
+    }
+
+    /// <summary>The point-in-time statistics' counters, kept when the model reads them (a <c>--stats on</c> checkpoint), else null.</summary>
+    public OnlineStats? Stats { get; }
+
+    /// <summary>Counts every applied event of the store into fresh counters (at start; later events are added as they are applied).</summary>
+    public static OnlineStats CountStoredEvents(IServingStore store, RatingScale scale)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(scale);
+        var stats = new OnlineStats(scale, scale.DefaultThreshold);
+        IReadOnlyList<Item> catalog = store.CatalogSnapshot().Catalog;
+        foreach (int u in store.Users())
+        {
+            string user = store.UserName(u);
+            IEnumerable<PartitionEvent> events = store.Jobs(u).SelectMany(j => j.Events);
+            if (store.State(u) is UserPartitionState s)
+            {
+                events = events.Concat(s.Cache);
+            }
+
+            foreach (PartitionEvent e in events)
+            {
+                Item item = catalog[e.Item];
+                stats.Add(user, item.ExternalId, item.Categories, e.Rating);
+            }
+        }
+
+        return stats;
+    }
+
+    /// <summary>Counts the events a batch applied (<see cref="AppendResult.AppliedIndices"/>) into <see cref="Stats"/>, when it is kept.</summary>
+    public void CountApplied(IReadOnlyList<ExternalEvent> batch, AppendResult result)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(result);
+        if (Stats is not OnlineStats stats)
+        {
+            return;
+        }
+
+        foreach (int i in result.AppliedIndices)
+        {
+            ExternalEvent e = batch[i];
+            stats.Add(e.User, e.Item, Store.FindItemMetadata(e.Item)?.Categories ?? [], e.Rating);
+        }
     }
 
     /// <summary>The metrics.</summary>

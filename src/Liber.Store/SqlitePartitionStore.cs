@@ -269,6 +269,7 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
                 var conflicts = new List<RejectedEvent>();
                 var closed = new List<Partition>();
                 int duplicates = 0, applied = 0;
+                var appliedIndices = new List<int>();
                 for (int i = 0; i < events.Count; i++)
                 {
                     StoreEvent e = events[i];
@@ -335,10 +336,11 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
 
                     fresh[e.EventId] = e;
                     logRows.Add((e, late));
+                    appliedIndices.Add(i);
                     applied++;
                 }
 
-                results[b] = new AppendResult { Applied = applied, Duplicates = duplicates, Conflicts = conflicts, Rejected = rejected, Closed = closed };
+                results[b] = new AppendResult { Applied = applied, AppliedIndices = appliedIndices, Duplicates = duplicates, Conflicts = conflicts, Rejected = rejected, Closed = closed };
             }
 
             NameConflicts(unnamed, tx);

@@ -134,15 +134,17 @@ public sealed class OfflineEquivalenceTests(ITestOutputHelper output) : IDisposa
         Assert.Contains($"liber_interest_jobs_done_total {compared}", metrics, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Rank_scores_equal_the_offline_evaluate_scores_of_the_same_checkpoint()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Rank_scores_equal_the_offline_evaluate_scores_of_the_same_checkpoint(bool stats)
     {
         Dataset data = World(12);
         string checkpoint = Path.Combine(_dir, "ckpt");
         var run = new RunOptions
         {
             Backbone = "din",
-            Options = new BackboneOptions { EmbeddingSize = 8, Hidden = [16], AttentionHidden = [8] },
+            Options = new BackboneOptions { EmbeddingSize = 8, Hidden = [16], AttentionHidden = [8], Stats = stats },
             Training = new TrainOptions { Epochs = 1, BatchSize = 64, LearningRate = 0.01, Seed = 2 },
             Samples = new SampleOptions { HistoryLength = 6 },
             MaxPartitions = 3,
@@ -170,13 +172,17 @@ public sealed class OfflineEquivalenceTests(ITestOutputHelper output) : IDisposa
 
         // The test sample whose user has the most visible partitions (more than P exercises the last-P rule).
         (int offset, int length) = samples.RangeOf(Split.Test).GetOffsetAndLength(samples.Count);
-        int pick = Enumerable.Range(0, length).MaxBy(i => set.VisibleCount(samples[offset + i].User, samples[offset + i].Index));
+        UserStreams st = samples.Streams;
+        bool Alone(int i) => samples[offset + i] is var (u, x, r) && (x == 0 || st.Timestamps[r - 1] < st.Timestamps[r]); // no earlier same-second event of the user
+        int pick = Enumerable.Range(0, length).Where(Alone).MaxBy(i => set.VisibleCount(samples[offset + i].User, samples[offset + i].Index));
         (int user, int index, int row) = samples[offset + pick];
+        long t = st.Timestamps[row];
         Assert.True(set.VisibleCount(user, index) > run.MaxPartitions, "the fixture's sample sees too few partitions");
 
         // The service: a fresh store (own embedding cache), the same user's events before the sample, then rank.
         await using ServiceHost host = await ServiceHost.StartAsync(Serving(data, checkpoint), ServeModels.Loader);
-        await IngestAsync(host, samples.Streams, (u, i) => u == user && i < index);
+        // With statistics, every other user's events before the sample's second too: the item's and global counters read them.
+        await IngestAsync(host, samples.Streams, (u, i) => u == user ? i < index : stats && st.Timestamps[st.Offsets[u] + i] < t);
         await host.WaitForJobsAsync();
         string target = data.Items.External(samples.Streams.Items[row]);
         string[] candidates = [data.Items.External(0), "never-seen", target];
@@ -187,6 +193,7 @@ public sealed class OfflineEquivalenceTests(ITestOutputHelper output) : IDisposa
         Assert.Equal(Math.Min(index, run.Samples.HistoryLength), j.GetProperty("history_events").GetInt32());
         Assert.Equal(run.MaxPartitions, j.GetProperty("partitions_used").GetInt32());
         Assert.Equal(0, j.GetProperty("partitions_pending").GetArrayLength());
+        Assert.Equal(stats, host.State.Stats is not null);
         JsonElement[] scores = [.. j.GetProperty("scores").EnumerateArray()];
         Assert.Equal(candidates, scores.Select(s => s.GetProperty("item").GetString()));
         float online = scores[^1].GetProperty("score").GetSingle();

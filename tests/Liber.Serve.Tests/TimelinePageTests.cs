@@ -46,7 +46,7 @@ public sealed class TimelinePageTests(ITestOutputHelper output) : IAsyncLifetime
         public Task<float[]> ScoreAsync(string user, IReadOnlyList<(string Item, float Rating)> history, IReadOnlyList<string> candidates, IReadOnlyList<(float[] Summary, float[]? Shift)>? partitions, CancellationToken cancellationToken) =>
             Task.FromResult(Score(user, history, candidates, partitions));
 
-        public Task<float[]?> AttentionAsync(string user, IReadOnlyList<(string Item, float Rating)> history, string candidate, IReadOnlyList<(float[] Summary, float[]? Shift)> partitions, CancellationToken cancellationToken)
+        public Task<float[]?> AttentionAsync(string user, IReadOnlyList<(string Item, float Rating)> history, string candidate, IReadOnlyList<(float[] Summary, float[]? Shift)> partitions, float[]? stats, CancellationToken cancellationToken)
         {
             int n = Math.Min(partitions.Count, MaxPartitions);
             return Task.FromResult<float[]?>([.. Enumerable.Repeat(1f / Math.Max(1, n), n)]);

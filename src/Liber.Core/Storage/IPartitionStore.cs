@@ -46,6 +46,9 @@ public sealed record AppendResult
     /// <summary>Events applied to their users' caches.</summary>
     public int Applied { get; init; }
 
+    /// <summary>Positions in the batch of the events applied, ascending (<see cref="Applied"/> of them).</summary>
+    public IReadOnlyList<int> AppliedIndices { get; init; } = [];
+
     /// <summary>Events already applied earlier (same event id and the same content): no-ops.</summary>
     public int Duplicates { get; init; }
 

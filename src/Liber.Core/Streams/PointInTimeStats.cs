@@ -116,14 +116,6 @@ public sealed class PointInTimeStats
             }
 
             int u = userOf[row], j = items[row];
-            float gRate = global.Count > 0 ? (float)global.Positives / global.Count : 0.5f;
-            float gMean = global.Count > 0 ? (float)(global.RatingSum / global.Count) : (scale.Min + scale.Max) / 2;
-            Span<float> v = values.AsSpan(row * Width, Width);
-            Counter cu = user[u];
-            float userRate = Smooth(cu.Positives, cu.Count, gRate, options.UserPrior);
-            v[0] = Log(cu.Count);
-            v[1] = userRate;
-            v[2] = (Smooth(cu.RatingSum, cu.Count, gMean, options.UserPrior) - scale.Min) / span;
             Counter cc = default;
             foreach (int c in categories[j])
             {
@@ -133,12 +125,7 @@ public sealed class PointInTimeStats
                 }
             }
 
-            v[3] = Log(cc.Count);
-            v[4] = Smooth(cc.Positives, cc.Count, userRate, options.CategoryPrior);
-            Counter ci = item[j];
-            v[5] = Log(ci.Count);
-            v[6] = Smooth(ci.Positives, ci.Count, gRate, options.ItemPrior);
-            v[7] = (Smooth(ci.RatingSum, ci.Count, gMean, options.ItemPrior) - scale.Min) / span;
+            Fill(values.AsSpan(row * Width, Width), user[u], cc, item[j], global, scale, options);
 
             // The user's own state moves at once: the user's next event (same second or later) may read this one.
             bool positive = ratings[row] >= threshold;
@@ -164,6 +151,27 @@ public sealed class PointInTimeStats
             item[items[row]].Add(positive, ratings[row]);
             global.Add(positive, ratings[row]);
         }
+    }
+
+    /// <summary>
+    /// The 8 values of one event from its counters: the user's earlier events, the user's earlier events on the target's categories
+    /// (summed over them), the item's and all users' events before the event's time. Shared by <see cref="Compute"/> and
+    /// <see cref="OnlineStats"/>, so training and serving compute the same numbers.
+    /// </summary>
+    internal static void Fill(Span<float> v, Counter user, Counter userCategory, Counter item, Counter global, RatingScale scale, StatsOptions options)
+    {
+        float span = scale.Max > scale.Min ? scale.Max - scale.Min : 1;
+        float gRate = global.Count > 0 ? (float)global.Positives / global.Count : 0.5f;
+        float gMean = global.Count > 0 ? (float)(global.RatingSum / global.Count) : (scale.Min + scale.Max) / 2;
+        float userRate = Smooth(user.Positives, user.Count, gRate, options.UserPrior);
+        v[0] = Log(user.Count);
+        v[1] = userRate;
+        v[2] = (Smooth(user.RatingSum, user.Count, gMean, options.UserPrior) - scale.Min) / span;
+        v[3] = Log(userCategory.Count);
+        v[4] = Smooth(userCategory.Positives, userCategory.Count, userRate, options.CategoryPrior);
+        v[5] = Log(item.Count);
+        v[6] = Smooth(item.Positives, item.Count, gRate, options.ItemPrior);
+        v[7] = (Smooth(item.RatingSum, item.Count, gMean, options.ItemPrior) - scale.Min) / span;
     }
 
     private static float Log(long count) => MathF.Log(1 + count) / 10;
@@ -202,7 +210,7 @@ public sealed class PointInTimeStats
     }
 
     /// <summary>Events, positives and the rating sum of a group of events.</summary>
-    private struct Counter
+    internal struct Counter
     {
         public long Count;
         public long Positives;

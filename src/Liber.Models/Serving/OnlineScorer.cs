@@ -31,10 +31,10 @@ public sealed record PartitionVector(float[] Summary, float[]? Shift);
 /// categories given through <see cref="UpsertItem"/>. Category names the checkpoint never saw are dropped (code 0).
 /// </summary>
 /// <remarks>
-/// Thread safety: <c>Score</c>, <see cref="ScoreAsync"/> and <see cref="UpsertItem"/> may be called from any number of threads. The model
+/// Thread safety: <c>Score</c>, <c>ScoreAsync</c> and <see cref="UpsertItem"/> may be called from any number of threads. The model
 /// is read-only in eval mode; gradient mode and dispose scopes are per thread in TorchSharp. At most
 /// <c>maxConcurrency</c> forward passes run at once (default: the processor count), so that a burst of requests
-/// does not oversubscribe the cores (request handlers should use <see cref="ScoreAsync"/>, which queues without
+/// does not oversubscribe the cores (request handlers should use <c>ScoreAsync</c>, which queues without
 /// holding a thread); hosts should also keep torch's intra-op threads small
 /// (<see cref="TorchRuntime.Configure"/> with 1 thread gives the best throughput under concurrent requests).
 /// </remarks>
@@ -159,10 +159,15 @@ public sealed class OnlineScorer : IDisposable
     /// queues, so a burst cannot starve the thread pool), then runs the forward pass on the calling thread.
     /// <paramref name="cancellationToken"/> cancels the wait only (an aborted request leaves the queue).
     /// </summary>
+    public Task<float[]> ScoreAsync(
+        string userId, IReadOnlyList<HistoryEntry> history, IReadOnlyList<string> candidates, IReadOnlyList<PartitionVector>? partitions, CancellationToken cancellationToken = default) =>
+        ScoreAsync(userId, history, candidates, partitions, null, cancellationToken);
+
+    /// <summary><see cref="ScoreAsync(string, IReadOnlyList{HistoryEntry}, IReadOnlyList{string}, IReadOnlyList{PartitionVector}?, CancellationToken)"/> with each candidate's point-in-time statistics (null for a checkpoint without them).</summary>
     public async Task<float[]> ScoreAsync(
-        string userId, IReadOnlyList<HistoryEntry> history, IReadOnlyList<string> candidates, IReadOnlyList<PartitionVector>? partitions, CancellationToken cancellationToken = default)
+        string userId, IReadOnlyList<HistoryEntry> history, IReadOnlyList<string> candidates, IReadOnlyList<PartitionVector>? partitions, IReadOnlyList<float[]>? stats, CancellationToken cancellationToken = default)
     {
-        ScoringRequest? request = Prepare(userId, history, candidates, partitions, null);
+        ScoringRequest? request = Prepare(userId, history, candidates, partitions, stats);
         if (request is null)
         {
             return [];
@@ -184,12 +189,12 @@ public sealed class OnlineScorer : IDisposable
     /// <summary>
     /// UIF's attention weight of each partition the model reads for <paramref name="candidate"/> (the last <see cref="MaxPartitions"/> of
     /// <paramref name="partitions"/>, oldest first; empty with no partition), or null for a checkpoint without LIBER fusion. Takes a
-    /// forward slot like <see cref="ScoreAsync"/>.
+    /// forward slot like <c>ScoreAsync</c>.
     /// </summary>
-    public async Task<float[]?> AttentionAsync(string userId, IReadOnlyList<HistoryEntry> history, string candidate, IReadOnlyList<PartitionVector>? partitions, CancellationToken cancellationToken = default)
+    public async Task<float[]?> AttentionAsync(string userId, IReadOnlyList<HistoryEntry> history, string candidate, IReadOnlyList<PartitionVector>? partitions, float[]? stats = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(candidate);
-        ScoringRequest request = Prepare(userId, history, [candidate], partitions)!;
+        ScoringRequest request = Prepare(userId, history, [candidate], partitions, stats is null ? null : [stats])!;
         if (FusionInputSize is null)
         {
             return null;

@@ -37,6 +37,7 @@ internal static class EventsEndpoint
         }
 
         AppendResult result = await state.Store.AppendAsync(events).ConfigureAwait(false);
+        state.CountApplied(events, result);
         return Results.Ok(Answer(result, state));
     }
 

@@ -1,5 +1,6 @@
 using Liber.Core.Partitioning;
 using Liber.Core.Storage;
+using Liber.Core.Streams;
 
 namespace Liber.Serve.Ranking;
 
@@ -94,8 +95,9 @@ public sealed class RankingService(ServeState state)
         ArgumentNullException.ThrowIfNull(model);
         RankingState s = StateOf(user, model);
         IReadOnlyList<(float[] Summary, float[]? Shift)>? partitions = model.FusionInputSize is null ? null : s.Partitions;
-        float[] scores = await model.ScoreAsync(user, s.History, [item], partitions, cancellationToken).ConfigureAwait(false);
-        float[]? weights = partitions is null ? null : await model.AttentionAsync(user, s.History, item, partitions, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<float[]>? stats = Stats(model, user, [item]);
+        float[] scores = await model.ScoreAsync(user, s.History, [item], partitions, stats, cancellationToken).ConfigureAwait(false);
+        float[]? weights = partitions is null ? null : await model.AttentionAsync(user, s.History, item, partitions, stats?[0], cancellationToken).ConfigureAwait(false);
         var attention = new List<(int, float)>();
         if (weights is not null)
         {
@@ -116,7 +118,21 @@ public sealed class RankingService(ServeState state)
     {
         ArgumentNullException.ThrowIfNull(model);
         RankingState s = StateOf(user, model);
-        float[] scores = await model.ScoreAsync(user, s.History, candidates, model.FusionInputSize is null ? null : s.Partitions, cancellationToken).ConfigureAwait(false);
+        float[] scores = await model.ScoreAsync(user, s.History, candidates, model.FusionInputSize is null ? null : s.Partitions, Stats(model, user, candidates), cancellationToken).ConfigureAwait(false);
         return (scores, s);
+    }
+
+    /// <summary>Each candidate's point-in-time statistics now, for a model that reads them (null otherwise).</summary>
+    public IReadOnlyList<float[]>? Stats(IRankModel model, string user, IReadOnlyList<string> candidates)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(candidates);
+        if (!model.ReadsStats)
+        {
+            return null;
+        }
+
+        OnlineStats stats = state.Stats ?? throw new InvalidOperationException("the model reads point-in-time statistics but the service keeps none");
+        return [.. candidates.Select(c => stats.Row(user, c, state.Store.FindItemMetadata(c)?.Categories ?? []))];
     }
 }
