@@ -22,6 +22,8 @@ internal readonly ref struct SampleSource : IBatchSource
 
     public SampleSource(SampleSet samples, FeatureTables tables, CategoryIndex? search, PartitionVectors? liber, ReadOnlySpan<int> ordinals, PointInTimeStats? stats = null)
     {
+        ArgumentNullException.ThrowIfNull(samples);
+        samples.RequireEventTargets("the batch writer");
         _stats = stats;
         _samples = samples;
         _tables = tables;

@@ -34,6 +34,8 @@ public sealed class GbdtFeatures
     public GbdtFeatures(SampleSet samples, PointInTimeStats stats, FeatureTables tables)
     {
         ArgumentNullException.ThrowIfNull(samples);
+        samples.RequireEventTargets("the GBDT peer");
+        ArgumentNullException.ThrowIfNull(samples);
         ArgumentNullException.ThrowIfNull(stats);
         ArgumentNullException.ThrowIfNull(tables);
         if (stats.Rows != samples.Streams.EventCount)

@@ -88,6 +88,7 @@ public static class TrainingRun
         }
 
         SampleSet samples = SampleSet.Build(UserStreams.Build(dataset), options.Samples);
+        samples.RequireEventTargets("liber train");
         if (samples.TrainCount == 0 || samples.ValidCount == 0 || samples.TestCount == 0)
         {
             throw new ArgumentException($"data set {dataset.Source} gives {samples.TrainCount} train, {samples.ValidCount} validation and {samples.TestCount} test samples: each split needs at least one");

@@ -176,4 +176,13 @@ public sealed class NegativeSamplingTests
         var e = Assert.Throws<ArgumentException>(() => Build(b.Build(), new SampleOptions { MinHistory = 3 }));
         Assert.Contains("user 1 has interacted with every one of the 4 items", e.Message);
     }
+
+    [Fact]
+    public void Models_refuse_drawn_negatives_until_their_inputs_read_the_drawn_item()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Build(Implicit(7)).RequireEventTargets("liber train"));
+        Assert.StartsWith("liber train: implicit-test is implicit feedback with 4 drawn negatives", e.Message, StringComparison.Ordinal);
+        Build(Implicit(7), new SampleOptions { Negatives = 0 }).RequireEventTargets("liber train");
+        Build(StreamFixtures.Random(1, users: 5, maxEvents: 20)).RequireEventTargets("liber train");
+    }
 }
