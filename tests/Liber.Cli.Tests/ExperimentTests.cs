@@ -10,6 +10,9 @@ public sealed class ExperimentTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
+    // The external id of the synthetic grid's dense user 3 (ids are the generator's, in order).
+    private static readonly string AttentionUser = Liber.Core.Synthetic.SyntheticWorld.Generate(new Liber.Core.Synthetic.SyntheticOptions { Users = 30, MeanEvents = 40 }).Dataset.Users.External(3);
+
     private string Write(string name, string json)
     {
         string path = Path.Combine(_dir, name);
@@ -26,7 +29,7 @@ public sealed class ExperimentTests : IDisposable
         {
             Ran.Add(spec.Label());
             double auc = 0.7 + (spec.Liber is null ? 0 : 0.02) + (spec.Seed * 0.001);
-            object? attention = spec.Liber is null ? null : new { user = 3, index = 40, target = "an item", partitions = new[] { 0, 1, 2 }, weights = new[] { 0.2, 0.3, 0.5 } };
+            object? attention = spec.Liber is null ? null : new { user = 3, user_id = AttentionUser, index = 40, target = "an item", partitions = new[] { 0, 1, 2 }, weights = new[] { 0.2, 0.3, 0.5 } };
             return JsonSerializer.SerializeToElement(new { test = new { auc, logloss = 0.5, gauc = auc - 0.05 }, best_epoch = 1, seconds = 1.0, train_samples_per_second = 100.0, attention });
         }
     }
@@ -130,6 +133,26 @@ public sealed class ExperimentTests : IDisposable
         JsonElement env = JsonDocument.Parse(File.ReadAllText(Path.Combine(dirs[0], "environment.json"))).RootElement;
         Assert.True(env.GetProperty("cores").GetInt32() > 0);
         Assert.False(string.IsNullOrEmpty(env.GetProperty("torchsharp").GetString()));
+    }
+
+    [Fact]
+    public void The_timeline_of_one_user_is_drawn_from_a_run_folder()
+    {
+        ExperimentFile file = ExperimentFile.Load(Write("grid.json", Grid));
+        GridOutcome o = new ExperimentRunner(file, Path.Combine(_dir, "runs"), new CountingExecutor(), TextWriter.Null).Run();
+        string png = Path.Combine(_dir, "timeline.png");
+        var (code, output, error) = CliRunner.Run("report", o.Directory, "--timeline", AttentionUser, "--out", png, "--json");
+        Assert.True(code == 0, error);
+        JsonElement j = JsonDocument.Parse(output).RootElement;
+        Assert.True(j.GetProperty("partitions").GetInt32() >= 1);
+        Assert.True(j.GetProperty("attention").GetBoolean());
+        byte[] bytes = File.ReadAllBytes(png);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], bytes[..4]);
+        Assert.True(bytes.Length > 5000);
+
+        (code, _, error) = CliRunner.Run("report", o.Directory, "--timeline", "no-such-user", "--out", png);
+        Assert.Equal(1, code);
+        Assert.Contains("--timeline no-such-user: no such user", error, StringComparison.Ordinal);
     }
 
     [Fact]

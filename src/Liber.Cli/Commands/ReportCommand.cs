@@ -19,8 +19,9 @@ public static class ReportCommand
         var noCost = new Option<bool>("--no-cost-chart") { Description = "skip the LLM-cost chart (it reloads the data sets to count partitions)" };
         var json = new Option<bool>("--json") { Description = "print one JSON object (paths and counts) instead of the Markdown" };
         var page = new Option<string?>("--page") { Description = "a page spec (experiments/pages/*.json): write that page of tables from the runs under the run-dirs into --out (a .md file), e.g. docs/results.md" };
+        var timeline = new Option<string?>("--timeline") { Description = "a user id: draw that user's partitions as category bands (and UIF's attention when the run recorded it for this user) as a PNG into --out (default <first run-dir>/report/timeline-<user>.png), offline, as the timeline page of liber serve" };
         cmd.Arguments.Add(dirs);
-        foreach (Option o in new Option[] { output, noCost, json, page })
+        foreach (Option o in new Option[] { output, noCost, json, page, timeline })
         {
             cmd.Options.Add(o);
         }
@@ -29,6 +30,16 @@ public static class ReportCommand
         {
             string[] folders = r.GetValue(dirs)!;
             IReadOnlyList<FinishedRun> runs = ExperimentReport.Collect(folders);
+            if (r.GetValue(timeline) is string user)
+            {
+                string png = r.GetValue(output) ?? Path.Combine(folders[0], "report", $"timeline-{new string([.. user.Select(c => char.IsLetterOrDigit(c) ? c : '_')])}.png");
+                TimelineChart.Result drawn = TimelineChart.Write(runs, user, png);
+                io.Output.WriteLine(r.GetValue(json)
+                    ? JsonSerializer.Serialize(new { timeline = drawn.Path, run = drawn.Run, partitions = drawn.Partitions, attention = drawn.Attention }, DataCommand.Json)
+                    : $"{drawn.Path}: {drawn.Partitions} partitions of user {user}{(drawn.Attention ? ", with UIF attention" : "")} (run {drawn.Run})");
+                return LiberCommand.Ok;
+            }
+
             if (r.GetValue(page) is string pagePath)
             {
                 string target = r.GetValue(output) ?? throw new ArgumentException("--page needs --out FILE.md");

@@ -25,29 +25,9 @@ internal static class TimelineEndpoints
             .ProducesValidationProblem().ProducesProblem(401).ProducesProblem(413).ProducesProblem(503);
     }
 
-    /// <summary>The categories of a partition's events by share (an event with k categories gives each 1/k), the six largest, then "other".</summary>
-    public static CategoryShareDto[] Categories(IReadOnlyList<PartitionEvent> events, IReadOnlyList<Item> catalog)
-    {
-        var shares = new Dictionary<string, double>(StringComparer.OrdinalIgnoreCase);
-        foreach (PartitionEvent e in events)
-        {
-            IReadOnlyList<string> cats = e.Item < catalog.Count ? catalog[e.Item].Categories : [];
-            foreach (string c in cats)
-            {
-                shares[c] = shares.GetValueOrDefault(c) + (1.0 / cats.Count / events.Count);
-            }
-        }
-
-        var ranked = shares.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).ToList();
-        var top = ranked.Take(6).Select(kv => new CategoryShareDto(kv.Key, Math.Round(kv.Value, 4))).ToList();
-        double rest = ranked.Skip(6).Sum(kv => kv.Value);
-        if (rest > 0)
-        {
-            top.Add(new CategoryShareDto("other", Math.Round(rest, 4)));
-        }
-
-        return [.. top];
-    }
+    /// <summary>The categories of a partition's events by share (<see cref="PartitionCategories"/>: the page and <c>liber report --timeline</c> draw the same bands).</summary>
+    public static CategoryShareDto[] Categories(IReadOnlyList<PartitionEvent> events, IReadOnlyList<Item> catalog) =>
+        [.. PartitionCategories.Of([.. events.Select(e => e.Item)], catalog).Select(c => new CategoryShareDto(c.Name, c.Share))];
 
     private static IResult Search(HttpContext context, ServeState state)
     {
