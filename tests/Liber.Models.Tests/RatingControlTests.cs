@@ -71,18 +71,7 @@ public sealed class RatingControlTests(ITestOutputHelper log)
     private static TrainResult Train(string backbone, RatingEncoding ratings)
     {
         (SampleSet samples, FeatureTables tables) = World.Value;
-        TorchRuntime.Configure(threads: 1, seed: 5);
-        var config = new ModelConfig
-        {
-            Backbone = backbone,
-            Options = new BackboneOptions
-            {
-                EmbeddingSize = 8, Hidden = [32], AttentionHidden = [16], LongLength = 20, SearchLength = 10, UserId = false, Ratings = ratings,
-                AttentionLayers = 1, CrossLayers = 1,
-            },
-        };
-        using var model = new CtrModel(tables.Map, config);
-        return Trainer.Fit(model, Collator.For(model, samples, tables, null), new TrainOptions { Epochs = 6, BatchSize = 64, LearningRate = 0.01, Seed = 5 });
+        return ControlTraining.Fit(samples, tables, backbone, ControlTraining.Small with { Ratings = ratings }, epochs: 6);
     }
 
     [Theory]
