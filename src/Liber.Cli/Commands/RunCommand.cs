@@ -54,10 +54,20 @@ public static class RunCommand
             cmd.Options.Add(o);
         }
 
+        // The training flags of liber train, as overrides: a flag given wins over the file and its grid's training variants.
+        var training = new TrainingFlags();
+        training.AddTo(cmd);
+
         cmd.SetAction(r =>
         {
             // Every cell of every file, data set folders included, is checked before the first run (and for --list).
+            training.Validate(r);
             ExperimentFile[] files = [.. r.GetValue(config)!.Select(p => ExperimentFile.Load(p, checkFiles: true))];
+            if (training.AnyGiven(r))
+            {
+                files = [.. files.Select(f => f with { Overrides = spec => training.Apply(r, spec) })];
+            }
+
             string root = r.GetValue(output)!;
             bool asJson = r.GetValue(json);
             CommandIo progress = asJson ? io with { Output = io.Error } : io;

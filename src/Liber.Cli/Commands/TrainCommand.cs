@@ -28,12 +28,8 @@ public static class TrainCommand
         chain.AddTo(cmd);
         var backbone = new Option<string>("--backbone", "-b") { Description = "backbone: " + string.Join(", ", BackboneCatalog.All.Select(b => $"{b.Name} ({b.Description})")) + ", gbdt (the gradient-boosted-trees peer: LightGBM over point-in-time statistics, short-term statistics and categorical fields; no LIBER, no checkpoint)", Required = true };
         backbone.AcceptOnlyFromAmong([.. TrainingRun.Backbones]);
-        var threads = new Option<int>("--threads") { Description = "intra-op threads (1: bit-identical runs)", DefaultValueFactory = _ => 1 };
-        var epochs = new Option<int>("--epochs") { Description = "most epochs (early stopping, patience 2, on validation AUC)", DefaultValueFactory = _ => 10 };
-        var batchSize = new Option<int>("--batch-size") { Description = "training batch size", DefaultValueFactory = _ => 256 };
-        var lr = new Option<double>("--lr") { Description = "AdamW learning rate", DefaultValueFactory = _ => 1e-3 };
-        var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
-        device.AcceptOnlyFromAmong("cpu", "cuda");
+        var training = new TrainingFlags();
+        training.AddTo(cmd);
         var historyLength = new Option<int>("--history-length") { Description = "L: short-term history length", DefaultValueFactory = _ => 20 };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "folder for the trained model (state dict, config.json, feature-map.json)" };
         var liber = new Option<bool>("--liber") { Description = "add LIBER's fused interest vector: partitions (--policy ...) -> interest texts (--backend ...) -> encoder vectors (--encoder)" };
@@ -45,7 +41,7 @@ public static class TrainCommand
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
         var stats = new Option<string>("--stats") { Description = "point-in-time statistics (user, category and item counts and rates before the sample) as a numeric input group: on (the default, chosen on validation, docs/backbones.md) or off", DefaultValueFactory = _ => "on" };
         stats.AcceptOnlyFromAmong("on", "off");
-        foreach (Option o in new Option[] { backbone, ratings, stats, threads, epochs, batchSize, lr, device, historyLength, checkpoint, liber, fusion, maxPartitions, json })
+        foreach (Option o in new Option[] { backbone, ratings, stats, historyLength, checkpoint, liber, fusion, maxPartitions, json })
         {
             cmd.Options.Add(o);
         }
@@ -54,10 +50,7 @@ public static class TrainCommand
         {
             // Every flag is checked before the data set is loaded and before any UIL or encoding work.
             ds.Validate(r);
-            FlagChecks.AtLeast(r, threads, 1);
-            FlagChecks.AtLeast(r, epochs, 1);
-            FlagChecks.AtLeast(r, batchSize, 1);
-            FlagChecks.InRange(r, lr, 0, double.PositiveInfinity, minOpen: true);
+            training.Validate(r);
             FlagChecks.AtLeast(r, historyLength, 1, "L");
             FlagChecks.AtLeast(r, maxPartitions, 1, "P");
             if (r.GetValue(liber))
@@ -76,10 +69,10 @@ public static class TrainCommand
             var options = new RunOptions
             {
                 Backbone = r.GetValue(backbone)!,
-                Options = new BackboneOptions { Ratings = Enum.Parse<RatingEncoding>(r.GetValue(ratings)!, ignoreCase: true), Stats = r.GetValue(stats) == "on" },
-                Threads = r.GetValue(threads),
+                Options = training.Backbone(r, new BackboneOptions { Ratings = Enum.Parse<RatingEncoding>(r.GetValue(ratings)!, ignoreCase: true), Stats = r.GetValue(stats) == "on" }),
+                Threads = training.ThreadCount(r),
                 Samples = new SampleOptions { HistoryLength = r.GetValue(historyLength) },
-                Training = new TrainOptions { Epochs = r.GetValue(epochs), BatchSize = r.GetValue(batchSize), LearningRate = r.GetValue(lr), Seed = seed, Device = r.GetValue(device)! },
+                Training = training.Training(r, seed),
                 FusionVariant = r.GetValue(fusion)!,
                 MaxPartitions = r.GetValue(maxPartitions),
                 CheckpointDirectory = r.GetValue(checkpoint),

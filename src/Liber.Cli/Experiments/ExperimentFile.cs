@@ -26,6 +26,9 @@ public sealed record ExperimentFile
     /// <summary>Training settings shared by every run.</summary>
     [JsonPropertyName("training")] public TrainingSpec Training { get; init; } = new();
 
+    /// <summary>Command-line overrides applied to every cell's training last (after the grid's variants): flags &gt; file. Null: none.</summary>
+    [JsonIgnore] public Func<TrainingSpec, TrainingSpec>? Overrides { get; init; }
+
     /// <summary>LIBER settings shared by every run with LIBER on.</summary>
     [JsonPropertyName("liber")] public LiberSpec Liber { get; init; } = new();
 

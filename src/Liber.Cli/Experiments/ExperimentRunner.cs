@@ -123,7 +123,7 @@ public sealed class ExperimentRunner(ExperimentFile file, string outputRoot, IRu
                     from mode in file.Grid.Modes
                     select new LiberRun { Policy = policy, Fusion = fusion, Mode = mode, Settings = file.Liber };
                 foreach ((LiberRun? axis, TrainingSpec training) in
-                    from a in axes from t in file.Grid.Training?.Select(v => v.Apply(file.Training)) ?? [file.Training] select (a, t))
+                    from a in axes from t in file.Grid.Training?.Select(v => v.Apply(file.Training)) ?? [file.Training] select (a, file.Overrides is { } o ? o(t) : t))
                 {
                     foreach (int seed in file.Grid.Seeds)
                     {

@@ -1,0 +1,71 @@
+using System.Text.Json;
+
+namespace Liber.Cli.Tests;
+
+/// <summary>train and run share one set of training flags; for run a flag given wins over the file and its grid's variants.</summary>
+public sealed class TrainingFlagsTests : IDisposable
+{
+    private const string Grid = """
+        { "name": "flags", "dataset": { "kind": "synthetic", "users": 30, "events_per_user": 40 },
+          "training": { "epochs": 4, "lr": 0.002 },
+          "grid": { "backbones": ["din"], "liber": [false], "seeds": [1], "training": [{ "lr": 0.0005 }, { "weight_decay": 0.01 }] } }
+        """;
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("liber-flags-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private (string[] Labels, string[] Hashes) List(params string[] flags)
+    {
+        string file = Path.Combine(_dir, "grid.json");
+        File.WriteAllText(file, Grid);
+        var (code, output, error) = CliRunner.Run(["run", "-c", file, "--out", Path.Combine(_dir, "runs"), "--list", "--json", .. flags]);
+        Assert.True(code == 0, error);
+        JsonElement[] runs = [.. JsonDocument.Parse(output).RootElement.GetProperty("runs").EnumerateArray()];
+        return ([.. runs.Select(r => r.GetProperty("label").GetString()!)], [.. runs.Select(r => r.GetProperty("hash").GetString()!)]);
+    }
+
+    [Fact]
+    public void Without_flags_the_file_and_its_variants_decide()
+    {
+        (string[] labels, _) = List();
+        Assert.Equal(["din-lr0.0005-s1", "din-lr0.002-wd0.01-s1"], labels);
+    }
+
+    [Fact]
+    public void A_flag_overrides_the_file_and_every_variant_and_changes_the_runs_identity()
+    {
+        (string[] plain, string[] plainHashes) = List();
+        (string[] labels, _) = List("--lr", "0.01");
+        Assert.Equal(["din-lr0.01-s1", "din-lr0.01-wd0.01-s1"], labels); // the variants' lr and the file's lr both give way
+
+        (string[] epochs, string[] epochHashes) = List("--epochs", "2");
+        Assert.Equal(plain, epochs); // epochs is not in the label ...
+        Assert.Empty(epochHashes.Intersect(plainHashes)); // ... but the resolved config, and so the run folder, differ
+    }
+
+    [Theory]
+    [InlineData("run", "--dropout", "1.5", "--dropout 1.5: out of range")]
+    [InlineData("run", "--epochs", "0", "--epochs 0: out of range")]
+    [InlineData("train", "--weight-decay", "-1", "--weight-decay -1: out of range")]
+    [InlineData("train", "--user-id", "maybe", "--user-id")]
+    public void Bad_values_are_one_line_errors_for_both_verbs(string verb, string flag, string value, string message)
+    {
+        string file = Path.Combine(_dir, "grid.json");
+        File.WriteAllText(file, Grid);
+        string[] args = verb == "run" ? ["run", "-c", file, "--list", flag, value] : ["train", "--backbone", "din", "--users", "20", flag, value];
+        var (code, _, error) = CliRunner.Run(args);
+        Assert.Equal(1, code);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void Train_reads_the_shared_flags()
+    {
+        var (code, output, error) = CliRunner.Run("train", "--backbone", "din", "--users", "40", "--events-per-user", "40", "--epochs", "1", "--patience", "1", "--dropout", "0.1", "--user-id", "off", "--json");
+        Assert.True(code == 0, error);
+        JsonElement j = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(1, j.GetProperty("best_epoch").GetInt32());
+    }
+}
