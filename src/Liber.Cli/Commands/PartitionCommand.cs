@@ -14,32 +14,35 @@ public static class PartitionCommand
     /// <summary>The policy options shared by verbs that partition.</summary>
     public sealed class PolicyOptions
     {
+        // Every default is the library's (PartitionOptions, PartitionCaps): one place for each.
+        private static readonly PartitionOptions D = new();
+
         /// <summary>--policy.</summary>
-        public Option<string> Policy { get; } = new("--policy") { Description = "partition policy: count, gap, window or drift", DefaultValueFactory = _ => "count" };
+        public Option<string> Policy { get; } = new("--policy") { Description = "partition policy: count, gap, window or drift", DefaultValueFactory = _ => D.Policy };
 
         /// <summary>--k.</summary>
-        public Option<int> K { get; } = new("--k") { Description = "count: events per partition", DefaultValueFactory = _ => 20 };
+        public Option<int> K { get; } = new("--k") { Description = "count: events per partition", DefaultValueFactory = _ => D.K };
 
         /// <summary>--gap-seconds.</summary>
-        public Option<long> Gap { get; } = new("--gap-seconds") { Description = "gap: close when the next event is more than this many seconds after the last", DefaultValueFactory = _ => 3600 };
+        public Option<long> Gap { get; } = new("--gap-seconds") { Description = "gap: close when the next event is more than this many seconds after the last", DefaultValueFactory = _ => D.GapSeconds };
 
         /// <summary>--period.</summary>
-        public Option<CalendarPeriod> Period { get; } = new("--period") { Description = "window: day, week or month", DefaultValueFactory = _ => CalendarPeriod.Week };
+        public Option<CalendarPeriod> Period { get; } = new("--period") { Description = "window: day, week or month", DefaultValueFactory = _ => D.Period };
 
         /// <summary>--time-zone.</summary>
-        public Option<string> TimeZone { get; } = new("--time-zone") { Description = "window: IANA time zone", DefaultValueFactory = _ => "UTC" };
+        public Option<string> TimeZone { get; } = new("--time-zone") { Description = "window: IANA time zone", DefaultValueFactory = _ => D.TimeZone };
 
         /// <summary>--drift-window.</summary>
-        public Option<int> DriftWindow { get; } = new("--drift-window") { Description = "drift: recent events compared with the rest of the cache (also the minimum partition size)", DefaultValueFactory = _ => 10 };
+        public Option<int> DriftWindow { get; } = new("--drift-window") { Description = "drift: recent events compared with the rest of the cache (also the minimum partition size)", DefaultValueFactory = _ => D.DriftWindow };
 
         /// <summary>--drift-threshold.</summary>
-        public Option<double> DriftThreshold { get; } = new("--drift-threshold") { Description = "drift: Jensen-Shannon divergence (base 2) that closes the cache", DefaultValueFactory = _ => 0.15 };
+        public Option<double> DriftThreshold { get; } = new("--drift-threshold") { Description = "drift: Jensen-Shannon divergence (base 2) that closes the cache", DefaultValueFactory = _ => D.DriftThreshold };
 
         /// <summary>--max-events.</summary>
-        public Option<int> MaxEvents { get; } = new("--max-events") { Description = "hard cap: events per partition", DefaultValueFactory = _ => 100 };
+        public Option<int> MaxEvents { get; } = new("--max-events") { Description = "hard cap: events per partition", DefaultValueFactory = _ => D.Caps.MaxEvents };
 
         /// <summary>--max-prompt-tokens.</summary>
-        public Option<int> MaxTokens { get; } = new("--max-prompt-tokens") { Description = "hard cap: cl100k_base tokens of rendered items per partition", DefaultValueFactory = _ => 4000 };
+        public Option<int> MaxTokens { get; } = new("--max-prompt-tokens") { Description = "hard cap: cl100k_base tokens of rendered items per partition", DefaultValueFactory = _ => D.Caps.MaxPromptTokens };
 
         /// <summary>Adds the options to a command.</summary>
         public void AddTo(Command c)

@@ -105,17 +105,22 @@ public static class ReportCommand
         LlmCostModel.ForDataset(dataset, ToOptions(l), l.Mode == "one-call" ? LearnMode.OneCall : LearnMode.TwoCall, l.Settings.Domain);
 
     /// <summary>The partition options of a run's LIBER axes.</summary>
-    public static PartitionOptions ToOptions(LiberRun l) => new()
+    public static PartitionOptions ToOptions(LiberRun l)
     {
-        Policy = l.Policy.Policy,
-        K = l.Policy.K ?? 20,
-        GapSeconds = l.Policy.GapSeconds ?? 3600,
-        Period = Enum.TryParse(l.Policy.Period ?? "week", ignoreCase: true, out CalendarPeriod p) ? p : throw new ArgumentException($"policy period '{l.Policy.Period}' is not day, week or month"),
-        TimeZone = l.Policy.TimeZone ?? "UTC",
-        DriftWindow = l.Policy.DriftWindow ?? 10,
-        DriftThreshold = l.Policy.DriftThreshold ?? 0.15,
-        Caps = new PartitionCaps { MaxEvents = l.Settings.MaxEvents, MaxPromptTokens = l.Settings.MaxPromptTokens },
-    };
+        ArgumentNullException.ThrowIfNull(l);
+        var d = new PartitionOptions(); // the library's defaults, for the axes the file leaves out
+        return d with
+        {
+            Policy = l.Policy.Policy,
+            K = l.Policy.K ?? d.K,
+            GapSeconds = l.Policy.GapSeconds ?? d.GapSeconds,
+            Period = l.Policy.Period is null ? d.Period : Enum.TryParse(l.Policy.Period, ignoreCase: true, out CalendarPeriod p) ? p : throw new ArgumentException($"policy period '{l.Policy.Period}' is not day, week or month"),
+            TimeZone = l.Policy.TimeZone ?? d.TimeZone,
+            DriftWindow = l.Policy.DriftWindow ?? d.DriftWindow,
+            DriftThreshold = l.Policy.DriftThreshold ?? d.DriftThreshold,
+            Caps = new PartitionCaps { MaxEvents = l.Settings.MaxEvents, MaxPromptTokens = l.Settings.MaxPromptTokens },
+        };
+    }
 
     private static string Slug(string s) => new([.. s.ToLowerInvariant().Select(c => char.IsLetterOrDigit(c) ? c : '-')]);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Liber.Core.Partitioning;
 
 namespace Liber.Cli.Experiments;
 
@@ -120,11 +121,14 @@ public sealed record DatasetSpec
 /// <summary>Sample settings (protocol sections 2-4).</summary>
 public sealed record SamplesSpec
 {
+    // The library's defaults (SampleOptions): one place for each.
+    private static readonly Liber.Core.Streams.SampleOptions D = new();
+
     /// <summary>L.</summary>
-    [JsonPropertyName("history_length")] public int HistoryLength { get; init; } = 20;
+    [JsonPropertyName("history_length")] public int HistoryLength { get; init; } = D.HistoryLength;
 
     /// <summary>Minimum earlier events of a sample.</summary>
-    [JsonPropertyName("min_history")] public int MinHistory { get; init; } = 5;
+    [JsonPropertyName("min_history")] public int MinHistory { get; init; } = D.MinHistory;
 
     /// <summary>Label threshold (null: the data set's default).</summary>
     [JsonPropertyName("threshold")] public float? Threshold { get; init; }
@@ -133,17 +137,20 @@ public sealed record SamplesSpec
 /// <summary>Training settings.</summary>
 public sealed record TrainingSpec
 {
+    // The library's defaults (TrainOptions): one place for each; the resolved config still records every value.
+    private static readonly Liber.Models.Training.TrainOptions D = new();
+
     /// <summary>Most epochs.</summary>
-    [JsonPropertyName("epochs")] public int Epochs { get; init; } = 10;
+    [JsonPropertyName("epochs")] public int Epochs { get; init; } = D.Epochs;
 
     /// <summary>Early-stopping patience.</summary>
-    [JsonPropertyName("patience")] public int Patience { get; init; } = 2;
+    [JsonPropertyName("patience")] public int Patience { get; init; } = D.Patience;
 
     /// <summary>Batch size.</summary>
-    [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 256;
+    [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = D.BatchSize;
 
     /// <summary>AdamW learning rate.</summary>
-    [JsonPropertyName("lr")] public double LearningRate { get; init; } = 1e-3;
+    [JsonPropertyName("lr")] public double LearningRate { get; init; } = D.LearningRate;
 
     /// <summary>AdamW weight decay.</summary>
     [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; }
@@ -152,7 +159,7 @@ public sealed record TrainingSpec
     public string VariantLabel()
     {
         var parts = new List<string>();
-        if (LearningRate != 1e-3)
+        if (LearningRate != D.LearningRate)
         {
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"lr{LearningRate:0.######}"));
         }
@@ -230,15 +237,18 @@ public sealed record LiberSpec
     [JsonPropertyName("max_in_flight")] public int MaxInFlight { get; init; } = 16;
 
     /// <summary>Hard cap: events per partition.</summary>
-    [JsonPropertyName("max_events")] public int MaxEvents { get; init; } = 100;
+    [JsonPropertyName("max_events")] public int MaxEvents { get; init; } = new PartitionCaps().MaxEvents;
 
     /// <summary>Hard cap: prompt tokens per partition.</summary>
-    [JsonPropertyName("max_prompt_tokens")] public int MaxPromptTokens { get; init; } = 4000;
+    [JsonPropertyName("max_prompt_tokens")] public int MaxPromptTokens { get; init; } = new PartitionCaps().MaxPromptTokens;
 }
 
 /// <summary>A partition policy and its options, as a grid value.</summary>
 public sealed record PolicySpec
 {
+    // The library's partition defaults, for the parameters a grid value leaves out.
+    private static readonly PartitionOptions Defaults = new();
+
     /// <summary>count, gap, window or drift.</summary>
     [JsonPropertyName("policy")] public string Policy { get; init; } = "count";
 
@@ -263,10 +273,10 @@ public sealed record PolicySpec
     /// <summary>A short label, e.g. count20.</summary>
     public string Label() => Policy switch
     {
-        "count" => $"count{K ?? 20}",
-        "gap" => $"gap{GapSeconds ?? 3600}s",
+        "count" => $"count{K ?? Defaults.K}",
+        "gap" => $"gap{GapSeconds ?? Defaults.GapSeconds}s",
         "window" => $"window-{Period ?? "week"}",
-        "drift" => $"drift{DriftThreshold ?? 0.15:0.###}",
+        "drift" => $"drift{DriftThreshold ?? Defaults.DriftThreshold:0.###}",
         _ => Policy,
     };
 }
