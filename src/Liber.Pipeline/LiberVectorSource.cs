@@ -28,7 +28,7 @@ public sealed record LiberPipelineOptions
     public string? EmbeddingCache { get; init; }
 
     /// <summary>UIF variant; <c>single</c> builds one text per user instead of per partition.</summary>
-    public string Variant { get; init; } = "attention";
+    public FusionVariant Variant { get; init; } = FusionVariant.Attention;
 }
 
 /// <summary>
@@ -84,7 +84,7 @@ public sealed class LiberVectorSource(LiberPipelineOptions options, Func<Interes
         UserStreams streams = samples.Streams;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var features = ItemFeatures.Build(streams.Dataset, new Cl100kTokenCounter());
-        bool single = options.Variant == "single";
+        bool single = options.Variant.IsPerUser;
         PartitionSet set = single
             ? PerUserHistory.Build(samples, features, options.Partition.Caps)
             : PartitionSet.Build(streams, PartitionPolicies.Create(options.Partition), options.Partition.Caps, features);

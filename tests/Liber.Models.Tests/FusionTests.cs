@@ -41,7 +41,7 @@ public sealed class FusionTests
     {
         TorchRuntime.Configure(1, 8);
         using var scope = NewDisposeScope();
-        using var uif = new Uif(new FusionOptions { Variant = variant, InputSize = 6, MaxPartitions = 4 }, targetWidth: 10);
+        using var uif = new Uif(new FusionOptions { Variant = FusionVariant.Parse(variant), InputSize = 6, MaxPartitions = 4 }, targetWidth: 10);
         int b = 5, p = 4, d = 6, n = 9;
         Tensor summaryTable = cat([zeros(1, d), randn(n, d)], 0), shiftTable = cat([zeros(1, d), randn(n, d)], 0); // row 0: padding
         int[] visible = [0, 1, 4, 2, 3];
@@ -99,7 +99,7 @@ public sealed class FusionTests
     {
         TorchRuntime.Configure(1, 4);
         using var scope = NewDisposeScope();
-        using var uif = new Uif(new FusionOptions { Variant = variant, InputSize = 6, MaxPartitions = 4 }, targetWidth: 10);
+        using var uif = new Uif(new FusionOptions { Variant = FusionVariant.Parse(variant), InputSize = 6, MaxPartitions = 4 }, targetWidth: 10);
         LiberInput input = Input([0, 1, 3, 4], 4, 6);
         Tensor target = randn(4, 10);
         Tensor weights = uif.Weights(input, target);
@@ -146,7 +146,7 @@ public sealed class FusionTests
         LiberInput input = Input([4, 4], 4, 6);
         Tensor t1 = randn(2, 10), t2 = randn(2, 10);
         using var attention = new Uif(new FusionOptions { InputSize = 6, MaxPartitions = 4 }, 10);
-        using var mean = new Uif(new FusionOptions { Variant = "mean", InputSize = 6, MaxPartitions = 4 }, 10);
+        using var mean = new Uif(new FusionOptions { Variant = FusionVariant.Mean, InputSize = 6, MaxPartitions = 4 }, 10);
         Assert.False(attention.Weights(input, t1).allclose(attention.Weights(input, t2)));
         Assert.True(mean.Weights(input, t1).eq(mean.Weights(input, t2)).all().item<bool>());
     }
@@ -156,7 +156,7 @@ public sealed class FusionTests
     {
         TorchRuntime.Configure(1, 6);
         using var scope = NewDisposeScope();
-        using var uif = new Uif(new FusionOptions { Variant = "no-shift", InputSize = 6, MaxPartitions = 4 }, 10);
+        using var uif = new Uif(new FusionOptions { Variant = FusionVariant.NoShift, InputSize = 6, MaxPartitions = 4 }, 10);
         LiberInput a = Input([3], 4, 6);
         var b = new LiberInput { Summaries = a.Summaries, Shifts = randn(1, 4, 6), ShiftMask = a.ShiftMask, Mask = a.Mask, Ranks = a.Ranks };
         Tensor target = randn(1, 10);
@@ -166,8 +166,8 @@ public sealed class FusionTests
     [Fact]
     public void Single_variant_needs_one_slot_and_unknown_variants_are_refused()
     {
-        Assert.Throws<ArgumentException>(() => new FusionOptions { Variant = "single", InputSize = 4, MaxPartitions = 3 }.Validate());
-        var e = Assert.Throws<ArgumentException>(() => new FusionOptions { Variant = "sum", InputSize = 4 }.Validate());
+        Assert.Throws<ArgumentException>(() => new FusionOptions { Variant = FusionVariant.PerUser, InputSize = 4, MaxPartitions = 3 }.Validate());
+        var e = Assert.Throws<ArgumentException>(() => new FusionOptions { Variant = FusionVariant.Parse("sum"), InputSize = 4 }.Validate());
         Assert.Contains("attention", e.Message, StringComparison.Ordinal);
     }
 
@@ -188,5 +188,22 @@ public sealed class FusionTests
             Assert.Equal(user % 2 == 0, input.Mask[s, 0].item<bool>());
             Assert.Equal(user % 2 == 0 ? user * 3 : 0f, summaries[s, 0, 0].item<float>());
         }
+    }
+
+    [Fact]
+    public void A_fusion_variant_is_typed_with_its_capabilities_and_stays_a_string_in_json()
+    {
+        string json = System.Text.Json.JsonSerializer.Serialize(new FusionOptions { Variant = FusionVariant.NoShift, InputSize = 4 });
+        Assert.Contains("\"variant\":\"no-shift\"", json, StringComparison.Ordinal);
+        FusionOptions back = System.Text.Json.JsonSerializer.Deserialize<FusionOptions>(json)!;
+        Assert.Same(FusionVariant.NoShift, back.Variant);
+        Assert.False(back.UsesShift);
+        Assert.Equal(["attention", "mean", "last", "no-shift", "single"], FusionVariant.Names);
+        Assert.True(FusionVariant.Parse("single").IsPerUser);
+        Assert.Equal(FusionWeighting.Mean, FusionVariant.Parse("mean").Weighting);
+        Assert.All(FusionVariant.All.Where(v => v != FusionVariant.PerUser), v => Assert.False(v.IsPerUser));
+        var e = Assert.Throws<ArgumentException>(() => FusionVariant.Parse("sum"));
+        Assert.Equal("unknown fusion variant 'sum'; known: attention, mean, last, no-shift, single", e.Message);
+        Assert.Throws<System.Text.Json.JsonException>(() => System.Text.Json.JsonSerializer.Deserialize<FusionOptions>("""{"variant":3,"input_size":4}"""));
     }
 }

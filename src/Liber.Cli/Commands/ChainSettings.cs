@@ -25,7 +25,7 @@ public sealed record ChainSettings(PartitionOptions Partition, string Backend, s
     }
 
     /// <summary>What a checkpoint records of these settings, with the backend that wrote the texts, P and the fusion variant.</summary>
-    public LiberSetup ToSetup(InterestBackend backend, int maxPartitions, string fusion)
+    public LiberSetup ToSetup(InterestBackend backend, int maxPartitions, Liber.Models.Fusion.FusionVariant fusion)
     {
         ArgumentNullException.ThrowIfNull(backend);
         return new LiberSetup
@@ -41,7 +41,7 @@ public sealed record ChainSettings(PartitionOptions Partition, string Backend, s
                 Domain = Learn.Domain,
             },
             Encoder = Encoder,
-            Fusion = fusion,
+            Fusion = fusion.Name,
         };
     }
 

@@ -37,11 +37,11 @@ public sealed class LiberChainOptions
     }
 
     /// <summary>The chain's vector source for a parse; it owns <paramref name="backend"/>'s lifetime only if the caller passes it nowhere else.</summary>
-    public LiberVectorSource CreateSource(ParseResult r, Dataset dataset, string variant, LlmBackend backend, TextWriter log) =>
+    public LiberVectorSource CreateSource(ParseResult r, Dataset dataset, Liber.Models.Fusion.FusionVariant variant, LlmBackend backend, TextWriter log) =>
         CreateSource(r, ChainSettings.FromFlags(r, this, dataset.Kind), variant, backend, log);
 
     /// <summary>The chain's vector source for resolved settings (a checkpoint's), with the parse's caches.</summary>
-    public LiberVectorSource CreateSource(ParseResult r, ChainSettings settings, string variant, LlmBackend backend, TextWriter log) => LiberVectorSource.For(
+    public LiberVectorSource CreateSource(ParseResult r, ChainSettings settings, Liber.Models.Fusion.FusionVariant variant, LlmBackend backend, TextWriter log) => LiberVectorSource.For(
         new LiberPipelineOptions
         {
             Partition = settings.Partition,

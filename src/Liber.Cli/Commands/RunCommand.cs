@@ -34,7 +34,7 @@ public static class RunCommand
                 LlmCache = Path.Combine(cacheDirectory, "llm-cache.db"),
                 Encoder = s.Encoder,
                 EmbeddingCache = Path.Combine(cacheDirectory, "embedding-cache.db"),
-                Variant = l.Fusion,
+                Variant = Liber.Models.Fusion.FusionVariant.Parse(l.Fusion),
             },
             backend,
             log,

@@ -34,8 +34,8 @@ public static class TrainCommand
         var checkpoint = new Option<string?>("--checkpoint") { Description = "folder for the trained model (state dict, config.json, feature-map.json)" };
         var liber = new Option<bool>("--liber") { Description = "add LIBER's fused interest vector: partitions (--policy ...) -> interest texts (--backend ...) -> encoder vectors (--encoder)" };
         var maxPartitions = new Option<int>("--max-partitions") { Description = "P: visible partitions per sample (the most recent with end < index)", DefaultValueFactory = _ => 32 };
-        var fusion = new Option<string>("--fusion") { Description = "UIF variant: " + string.Join(", ", FusionOptions.Variants), DefaultValueFactory = _ => "attention" };
-        fusion.AcceptOnlyFromAmong([.. FusionOptions.Variants]);
+        var fusion = new Option<string>("--fusion") { Description = "UIF variant: " + string.Join(", ", FusionVariant.Names), DefaultValueFactory = _ => FusionVariant.Attention.Name };
+        fusion.AcceptOnlyFromAmong([.. FusionVariant.Names]);
         var ratings = new Option<string>("--ratings") { Description = "how history ratings enter the backbone: level (a learned vector per rating level), sentiment (liked / not liked), none (ignored: the rating-blind control)", DefaultValueFactory = _ => "level" };
         ratings.AcceptOnlyFromAmong("level", "sentiment", "none");
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
@@ -73,7 +73,7 @@ public static class TrainCommand
                 Threads = training.ThreadCount(r),
                 Samples = new SampleOptions { HistoryLength = r.GetValue(historyLength) },
                 Training = training.Training(r, seed),
-                FusionVariant = r.GetValue(fusion)!,
+                FusionVariant = FusionVariant.Parse(r.GetValue(fusion)!),
                 MaxPartitions = r.GetValue(maxPartitions),
                 CheckpointDirectory = r.GetValue(checkpoint),
             };

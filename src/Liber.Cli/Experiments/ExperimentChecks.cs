@@ -83,9 +83,9 @@ public static class ExperimentChecks
 
         for (int i = 0; i < g.Fusions.Count; i++)
         {
-            if (!FusionOptions.Variants.Contains(g.Fusions[i]))
+            if (!FusionVariant.Names.Contains(g.Fusions[i]))
             {
-                Bad($"grid.fusions[{i}]", $"'{g.Fusions[i]}' is not a fusion variant; accepted: {List(FusionOptions.Variants)}");
+                Bad($"grid.fusions[{i}]", $"'{g.Fusions[i]}' is not a fusion variant; accepted: {List(FusionVariant.Names)}");
             }
         }
 

@@ -315,7 +315,7 @@ public static class ResultsPage
         md.AppendLine("| data set | policy, mode | partitions | LIBER calls | re-summarise calls | one-per-user calls | LIBER prompt tokens | re-summarise prompt tokens | one-per-user prompt tokens | LLM calls made | encoder texts (not cached / cached) | partition s | UIL s | encode s | run s (mean) |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var g in rows.Where(r => r.Spec.Liber is not null)
-            .GroupBy(r => (Data: r.DatasetLabel(), Policy: r.Spec.Liber!.Fusion == "single" ? SingleLabel : r.Spec.Liber!.Policy.Label(), r.Spec.Liber!.Mode))
+            .GroupBy(r => (Data: r.DatasetLabel(), Policy: Liber.Models.Fusion.FusionVariant.Parse(r.Spec.Liber!.Fusion).IsPerUser ? SingleLabel : r.Spec.Liber!.Policy.Label(), r.Spec.Liber!.Mode))
             .OrderBy(g => g.Key.Data, StringComparer.Ordinal).ThenBy(g => g.Key.Policy, StringComparer.Ordinal).ThenBy(g => g.Key.Mode, StringComparer.Ordinal))
         {
             FinishedRun first = g.First();

@@ -32,7 +32,7 @@ public sealed class TrainingExecutor(Func<RunSpec, TextWriter, IPartitionVectorS
                 Seed = spec.Seed,
                 Device = spec.Training.Device,
             },
-            FusionVariant = spec.Liber?.Fusion ?? "attention",
+            FusionVariant = spec.Liber is { } l ? Liber.Models.Fusion.FusionVariant.Parse(l.Fusion) : Liber.Models.Fusion.FusionVariant.Attention,
             MaxPartitions = spec.Liber?.Settings.MaxPartitions ?? 32,
         };
         TrainingRun.CheckBackbone(spec.Backbone);
@@ -46,7 +46,7 @@ public sealed class TrainingExecutor(Func<RunSpec, TextWriter, IPartitionVectorS
             e => log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {e.Epoch}: loss {e.TrainLoss:F4}, valid AUC {e.Valid.Auc:F4} logloss {e.Valid.LogLoss:F4} GAUC {e.Valid.Gauc:F4}, {e.SamplesPerSecond:N0} samples/s")),
             (model, collator) =>
             {
-                if (source is Pipeline.LiberVectorSource { Partitions: { } set } && options.FusionVariant != "single")
+                if (source is Pipeline.LiberVectorSource { Partitions: { } set } && !options.FusionVariant.IsPerUser)
                 {
                     attention = Pipeline.AttentionProbe.Pick(model, collator, collator.Samples, set);
                 }

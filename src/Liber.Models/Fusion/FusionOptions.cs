@@ -9,11 +9,8 @@ namespace Liber.Models.Fusion;
 /// </summary>
 public sealed record FusionOptions
 {
-    /// <summary>The variant names.</summary>
-    public static IReadOnlyList<string> Variants { get; } = ["attention", "mean", "last", "no-shift", "single"];
-
-    /// <summary>The fusion variant (default attention).</summary>
-    [JsonPropertyName("variant")] public string Variant { get; init; } = "attention";
+    /// <summary>The fusion variant (default attention; a string in config.json).</summary>
+    [JsonPropertyName("variant")] public FusionVariant Variant { get; init; } = FusionVariant.Attention;
 
     /// <summary>D: width of the frozen encoder vectors (384 for MiniLM).</summary>
     [JsonPropertyName("input_size")] public required int InputSize { get; init; }
@@ -29,22 +26,18 @@ public sealed record FusionOptions
 
     /// <summary>Whether the variant reads shift vectors.</summary>
     [JsonIgnore]
-    public bool UsesShift => Variant is "attention" or "mean" or "last";
+    public bool UsesShift => Variant.UsesShift;
 
     /// <summary>Validates the options, naming the offending key.</summary>
     public void Validate()
     {
-        if (!Variants.Contains(Variant))
-        {
-            throw new ArgumentException($"unknown fusion variant '{Variant}'; known: {string.Join(", ", Variants)}");
-        }
-
         if (InputSize < 1 || HiddenSize < 1 || OutputSize < 1 || MaxPartitions < 1)
         {
             throw new ArgumentException($"fusion sizes must be >= 1 (input_size {InputSize}, hidden_size {HiddenSize}, output_size {OutputSize}, max_partitions {MaxPartitions})");
         }
 
-        if (Variant == "single" && MaxPartitions != 1)
+        ArgumentNullException.ThrowIfNull(Variant, "variant");
+        if (Variant.IsPerUser && MaxPartitions != 1)
         {
             throw new ArgumentException($"fusion variant 'single' has one vector per user: max_partitions must be 1, got {MaxPartitions}");
         }

@@ -20,7 +20,7 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
     private readonly Embedding _rank;
     private readonly Linear _query;
     private readonly Linear _output;
-    private readonly string _variant;
+    private readonly FusionVariant _variant;
     private readonly double _scale;
 
     /// <summary>Creates the layer for targets of width <paramref name="targetWidth"/>.</summary>
@@ -103,11 +103,11 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
     {
         Tensor mask = input.Mask.to_type(ScalarType.Float32);                  // [B, P]
         using Scalar zero = 0, one = 1, scale = _scale, minus = -1e9f;         // held until the calls return (see FeatureEmbeddings)
-        switch (_variant)
+        switch (_variant.Weighting)
         {
-            case "mean":
+            case FusionWeighting.Mean:
                 return mask / mask.sum(1, keepdim: true).clamp_min(one);
-            case "last":
+            case FusionWeighting.Last:
                 return input.Ranks.eq(zero).to_type(ScalarType.Float32) * mask;
             default:
                 Tensor q = _query.call(target).unsqueeze(-1);                   // [B, Tw] -> [B, H, 1]

@@ -54,7 +54,7 @@ public sealed class OnlineScorer : IDisposable
         _model = model;
         _codes = new ScorerCodes(model.Map, vocabulary, vocabularyPath);
         _writer = new BatchWriter(model.Map, model.LongHistory, MaxPartitions, model.Config.Options.Stats);
-        _perUser = model.Config.Fusion?.Variant == "single";
+        _perUser = model.Config.Fusion?.Variant.IsPerUser == true;
         _slots = maxConcurrency;
         _gate = new SemaphoreSlim(maxConcurrency, maxConcurrency);
     }

@@ -38,7 +38,7 @@ public static class TrainingBenchmark
         var config = new ModelConfig
         {
             Backbone = backbone,
-            Fusion = liber is null ? null : new FusionOptions { InputSize = liber.Dimension, MaxPartitions = liber.IsPerUser ? 1 : tables.Map.MaxPartitions, Variant = liber.IsPerUser ? "single" : "attention" },
+            Fusion = liber is null ? null : new FusionOptions { InputSize = liber.Dimension, MaxPartitions = liber.IsPerUser ? 1 : tables.Map.MaxPartitions, Variant = liber.IsPerUser ? FusionVariant.PerUser : FusionVariant.Attention },
         };
         using var model = new CtrModel(tables.Map, config);
         var collator = Collator.For(model, samples, tables, liber);

@@ -26,7 +26,7 @@ public sealed record RunOptions
     public SampleOptions Samples { get; init; } = new();
 
     /// <summary>UIF variant when a vector source is given (default attention).</summary>
-    public string FusionVariant { get; init; } = "attention";
+    public FusionVariant FusionVariant { get; init; } = FusionVariant.Attention;
 
     /// <summary>P, visible partitions per sample (default 32).</summary>
     public int MaxPartitions { get; init; } = 32;

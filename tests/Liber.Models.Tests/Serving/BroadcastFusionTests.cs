@@ -17,7 +17,7 @@ public sealed class BroadcastFusionTests
     {
         TorchRuntime.Configure(1, 6);
         using var scope = NewDisposeScope();
-        using var uif = new Uif(new FusionOptions { Variant = variant, InputSize = 5, MaxPartitions = 4 }, targetWidth: 7);
+        using var uif = new Uif(new FusionOptions { Variant = FusionVariant.Parse(variant), InputSize = 5, MaxPartitions = 4 }, targetWidth: 7);
         int b = 9, p = 4, d = 5;
         var mask = new bool[p];
         var ranks = new long[p];

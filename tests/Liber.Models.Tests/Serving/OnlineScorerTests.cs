@@ -50,7 +50,7 @@ public sealed class ScorerCheckpoints : IDisposable
                 Options = new BackboneOptions { EmbeddingSize = 8, Hidden = [16], AttentionHidden = [8], LongLength = 12, SearchLength = 6 },
                 Training = new TrainOptions { Epochs = 2, BatchSize = 64, LearningRate = 0.01, Seed = 2 },
                 Samples = new SampleOptions { HistoryLength = 6 },
-                FusionVariant = variant ?? "attention",
+                FusionVariant = variant is null ? FusionVariant.Attention : FusionVariant.Parse(variant),
                 MaxPartitions = variant == "single" ? 1 : 4,
                 CheckpointDirectory = dir,
             };

@@ -1,0 +1,92 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Liber.Models.Fusion;
+
+/// <summary>How UIF weighs the visible partitions.</summary>
+public enum FusionWeighting
+{
+    /// <summary>Target-aware attention: the target item queries the partitions' keys.</summary>
+    Attention,
+
+    /// <summary>The plain mean of the visible partitions (no target awareness).</summary>
+    Mean,
+
+    /// <summary>Only the most recent visible partition.</summary>
+    Last,
+}
+
+/// <summary>
+/// A UIF variant, parsed once at the edge (a flag, an experiment file, a checkpoint's config.json, where it stays a string), with its
+/// capabilities: how it weighs the partitions, whether it reads shift vectors, whether it is the per-user baseline.
+/// </summary>
+[JsonConverter(typeof(FusionVariantJsonConverter))]
+public sealed record FusionVariant
+{
+    private FusionVariant(string name, FusionWeighting weighting, bool usesShift, bool isPerUser)
+    {
+        Name = name;
+        Weighting = weighting;
+        UsesShift = usesShift;
+        IsPerUser = isPerUser;
+    }
+
+    /// <summary>The default: target-aware attention over summaries and shifts (the paper's UIF).</summary>
+    public static FusionVariant Attention { get; } = new("attention", FusionWeighting.Attention, usesShift: true, isPerUser: false);
+
+    /// <summary>Ablation: the mean of the visible partitions.</summary>
+    public static FusionVariant Mean { get; } = new("mean", FusionWeighting.Mean, usesShift: true, isPerUser: false);
+
+    /// <summary>Ablation: the most recent partition only.</summary>
+    public static FusionVariant Last { get; } = new("last", FusionWeighting.Last, usesShift: true, isPerUser: false);
+
+    /// <summary>Ablation: attention over summary vectors only.</summary>
+    public static FusionVariant NoShift { get; } = new("no-shift", FusionWeighting.Attention, usesShift: false, isPerUser: false);
+
+    /// <summary>Baseline <c>single</c>: one vector per user (a summary of the history up to the train cut, KAR-style); P = 1.</summary>
+    public static FusionVariant PerUser { get; } = new("single", FusionWeighting.Attention, usesShift: false, isPerUser: true);
+
+    /// <summary>Every variant, in the order shown in help.</summary>
+    public static IReadOnlyList<FusionVariant> All { get; } = [Attention, Mean, Last, NoShift, PerUser];
+
+    /// <summary>The variants' names.</summary>
+    public static IReadOnlyList<string> Names { get; } = [.. All.Select(v => v.Name)];
+
+    /// <summary>The name used in flags, files and reports.</summary>
+    public string Name { get; }
+
+    /// <summary>How the partitions are weighed.</summary>
+    public FusionWeighting Weighting { get; }
+
+    /// <summary>Whether shift vectors are read.</summary>
+    public bool UsesShift { get; }
+
+    /// <summary>Whether this is the per-user baseline (one vector per user, P = 1).</summary>
+    public bool IsPerUser { get; }
+
+    /// <summary>The variant of a name, or an <see cref="ArgumentException"/> naming the value and the known ones.</summary>
+    public static FusionVariant Parse(string name) =>
+        All.FirstOrDefault(v => string.Equals(v.Name, name, StringComparison.Ordinal))
+        ?? throw new ArgumentException($"unknown fusion variant '{name}'; known: {string.Join(", ", Names)}");
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+}
+
+/// <summary>Writes a <see cref="FusionVariant"/> as its name and reads it back through <see cref="FusionVariant.Parse"/>.</summary>
+public sealed class FusionVariantJsonConverter : JsonConverter<FusionVariant>
+{
+    /// <inheritdoc />
+    public override FusionVariant Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TokenType == JsonTokenType.String
+            ? FusionVariant.Parse(reader.GetString()!)
+            : throw new JsonException($"a fusion variant is a string, one of {string.Join(", ", FusionVariant.Names)}");
+
+    /// <inheritdoc />
+    public override void Write(Utf8JsonWriter writer, FusionVariant value, JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(value);
+        writer.WriteStringValue(value.Name);
+    }
+}
