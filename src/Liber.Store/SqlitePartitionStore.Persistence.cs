@@ -31,7 +31,7 @@ public sealed partial class SqlitePartitionStore
                     SaveUser(_engines[user].Save());
                 }
 
-                SetMeta(_db, tx, "checkpoint_seq", _lastSeq.ToString(CultureInfo.InvariantCulture));
+                StoreRows.SetMeta(_db, tx, "checkpoint_seq", _lastSeq.ToString(CultureInfo.InvariantCulture));
                 tx.Commit();
             }
             finally
@@ -75,7 +75,7 @@ public sealed partial class SqlitePartitionStore
             NextIndex = r.GetInt32(0),
             PartitionCount = r.GetInt32(1),
             LastTimestamp = r.IsDBNull(2) ? null : r.GetInt64(2),
-            Cache = DecodeCache((byte[])r[3]),
+            Cache = StoreRows.DecodeCache((byte[])r[3]),
         };
     }
 
@@ -85,7 +85,7 @@ public sealed partial class SqlitePartitionStore
         _saveUser.Parameters[1].Value = s.NextIndex;
         _saveUser.Parameters[2].Value = s.PartitionCount;
         _saveUser.Parameters[3].Value = s.LastTimestamp is long t ? t : DBNull.Value;
-        _saveUser.Parameters[4].Value = EncodeCache(s.Cache);
+        _saveUser.Parameters[4].Value = StoreRows.EncodeCache(s.Cache);
         _saveUser.ExecuteNonQuery();
     }
 

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using Liber.Core.Partitioning;
 using Liber.Core.Storage;
@@ -6,7 +5,7 @@ using Microsoft.Data.Sqlite;
 
 namespace Liber.Store;
 
-/// <summary>The read side of the store (partitions, states, totals, the invariant check) and the row codecs.</summary>
+/// <summary>The read side of the partition log (partitions, states, totals, the invariant check).</summary>
 public sealed partial class SqlitePartitionStore
 {
     /// <inheritdoc />
@@ -21,7 +20,7 @@ public sealed partial class SqlitePartitionStore
             var list = new List<Partition>();
             while (r.Read())
             {
-                list.Add(ReadPartition(user, r));
+                list.Add(StoreRows.ReadPartition(user, r));
             }
 
             return list;
@@ -48,7 +47,7 @@ public sealed partial class SqlitePartitionStore
             var list = new List<Partition>();
             while (r.Read())
             {
-                list.Add(ReadPartition(checked((int)r.GetInt64(8)), r));
+                list.Add(StoreRows.ReadPartition(checked((int)r.GetInt64(8)), r));
             }
 
             return list;
@@ -159,36 +158,9 @@ public sealed partial class SqlitePartitionStore
     private static string Describe(IPartitionPolicy policy, PartitionCaps caps, string tokenizer) =>
         string.Create(CultureInfo.InvariantCulture, $"{policy.Describe()} max_events={caps.MaxEvents} max_prompt_tokens={caps.MaxPromptTokens} tokenizer={tokenizer}");
 
-    private static void Execute(SqliteConnection db, string sql, SqliteTransaction? tx = null)
-    {
-        using SqliteCommand c = db.CreateCommand();
-        c.CommandText = sql;
-        c.Transaction = tx;
-        c.ExecuteNonQuery();
-    }
-
-    private static string? GetMeta(SqliteConnection db, SqliteTransaction? tx, string key)
-    {
-        using SqliteCommand get = db.CreateCommand();
-        get.Transaction = tx;
-        get.CommandText = "SELECT value FROM meta WHERE key = $k";
-        get.Parameters.AddWithValue("$k", key);
-        return get.ExecuteScalar() as string;
-    }
-
-    private static void SetMeta(SqliteConnection db, SqliteTransaction tx, string key, string value)
-    {
-        using SqliteCommand set = db.CreateCommand();
-        set.Transaction = tx;
-        set.CommandText = "INSERT INTO meta(key, value) VALUES ($k, $v) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
-        set.Parameters.AddWithValue("$k", key);
-        set.Parameters.AddWithValue("$v", value);
-        set.ExecuteNonQuery();
-    }
-
     private static void CheckOrSet(SqliteConnection db, SqliteTransaction tx, string path, string key, string value)
     {
-        if (GetMeta(db, tx, key) is string existing)
+        if (StoreRows.GetMeta(db, tx, key) is string existing)
         {
             if (existing != value)
             {
@@ -198,49 +170,6 @@ public sealed partial class SqlitePartitionStore
             return;
         }
 
-        SetMeta(db, tx, key, value);
-    }
-
-    private static Partition ReadPartition(int user, SqliteDataReader r)
-    {
-        byte[] blob = (byte[])r[7];
-        var ids = new long[blob.Length / 8];
-        for (int i = 0; i < ids.Length; i++)
-        {
-            ids[i] = BinaryPrimitives.ReadInt64LittleEndian(blob.AsSpan(i * 8));
-        }
-
-        return new Partition(user, r.GetInt32(0), r.GetInt32(1), r.GetInt32(2), r.GetInt64(3), r.GetInt64(4), ids, r.GetInt32(5), r.GetString(6));
-    }
-
-    private static byte[] EncodeCache(ReadOnlySpan<PartitionEvent> cache)
-    {
-        var blob = new byte[cache.Length * EventBytes];
-        for (int i = 0; i < cache.Length; i++)
-        {
-            Span<byte> b = blob.AsSpan(i * EventBytes, EventBytes);
-            BinaryPrimitives.WriteInt64LittleEndian(b, cache[i].EventId);
-            BinaryPrimitives.WriteInt32LittleEndian(b[8..], cache[i].Item);
-            BinaryPrimitives.WriteInt64LittleEndian(b[12..], cache[i].Timestamp);
-            BinaryPrimitives.WriteSingleLittleEndian(b[20..], cache[i].Rating);
-        }
-
-        return blob;
-    }
-
-    private static PartitionEvent[] DecodeCache(byte[] blob)
-    {
-        var cache = new PartitionEvent[blob.Length / EventBytes];
-        for (int i = 0; i < cache.Length; i++)
-        {
-            ReadOnlySpan<byte> b = blob.AsSpan(i * EventBytes, EventBytes);
-            cache[i] = new PartitionEvent(
-                BinaryPrimitives.ReadInt64LittleEndian(b),
-                BinaryPrimitives.ReadInt32LittleEndian(b[8..]),
-                BinaryPrimitives.ReadInt64LittleEndian(b[12..]),
-                BinaryPrimitives.ReadSingleLittleEndian(b[20..]));
-        }
-
-        return cache;
+        StoreRows.SetMeta(db, tx, key, value);
     }
 }

@@ -30,7 +30,7 @@ public sealed partial class SqlitePartitionStore
         _engines.Clear();
         _dirty.Clear();
         _applied.Clear();
-        long checkpoint = long.Parse(GetMeta(_db, null, "checkpoint_seq") ?? "0", CultureInfo.InvariantCulture);
+        long checkpoint = long.Parse(StoreRows.GetMeta(_db, null, "checkpoint_seq") ?? "0", CultureInfo.InvariantCulture);
         long replayed = 0;
         using (SqliteCommand c = _db.CreateCommand())
         {
@@ -108,20 +108,6 @@ public sealed partial class SqlitePartitionStore
 
     private string Content(StoreEvent e) =>
         string.Create(CultureInfo.InvariantCulture, $"user {UserLabel(e.User)}, item {ItemLabel(e.Item)}, at {e.Timestamp}, rating {e.Rating}");
-
-    /// <summary>How reasons name an item: its external id in a serving store, else the dense id.</summary>
-    private string ItemLabel(int item)
-    {
-        if (!_catalogMode)
-        {
-            return item.ToString(CultureInfo.InvariantCulture);
-        }
-
-        lock (_idsGate)
-        {
-            return item >= 0 && item < _items.Count ? $"'{_items[item].ExternalId}'" : item.ToString(CultureInfo.InvariantCulture);
-        }
-    }
 
     /// <summary>Fills in the reasons of conflicts with ids applied by earlier commits: one read of the log for the whole group (conflicts are rare; the log has no id index, which would slow every append).</summary>
     private void NameConflicts(List<(List<RejectedEvent> List, int At, StoreEvent E)> unnamed, SqliteTransaction tx)

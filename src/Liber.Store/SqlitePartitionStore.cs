@@ -1,6 +1,3 @@
-using System.Buffers.Binary;
-using System.Globalization;
-using System.Text;
 using Liber.Core.Partitioning;
 using Liber.Core.Storage;
 using Microsoft.Data.Sqlite;
@@ -23,13 +20,22 @@ namespace Liber.Store;
 /// Applied ids are also held in memory (user and a content fingerprint, about 40 bytes each) to tell duplicates from
 /// conflicts. Single writer: calls are serialised by a lock, and one open store owns the file (an OS lock on
 /// <c>&lt;store&gt;.lock</c>, see <see cref="StoreLock"/>): a second open, here or in another process, is refused.
+/// <para>
+/// The store is split by role, every role writing through one connection inside the transaction it is handed
+/// (<see cref="StoreContext"/>):
+/// </para>
+/// <list type="bullet">
+/// <item>the partition log and its recovery: this class (engines, log, partitions, checkpoints, replay, reads);</item>
+/// <item><see cref="GroupCommitter"/>: the writer loop of <see cref="AppendAsync(IReadOnlyList{StoreEvent}, CancellationToken)"/>, one transaction per group of queued batches;</item>
+/// <item><see cref="ExternalIdMap"/>: external user ids, saved in the transaction of the first events that use them;</item>
+/// <item><see cref="SqliteItemCatalog"/>: the item catalog, whose changes are written with a checkpoint of the engines;</item>
+/// <item><see cref="SqliteJobQueue"/>: the interest jobs, one written with each closed partition, leased and recorded by the nearline worker.</item>
+/// </list>
 /// </summary>
 public sealed partial class SqlitePartitionStore : IPartitionStore
 {
     private const string SchemaVersion = "2";
-    private const int EventBytes = 24;
     private const int LogRowsPerStatement = 256;
-    private const int MaxGroup = 32;
     private const int Corrupt = 11;
     private const int NotADatabase = 26;
 
@@ -44,12 +50,16 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
     private readonly Dictionary<int, UserPartitioner> _engines = [];
     private readonly HashSet<int> _dirty = [];
     private readonly Dictionary<long, AppliedId> _applied = [];
+    private readonly List<PartitionEvent> _scratch = [];
     private readonly SqliteCommand _loadUser;
     private readonly SqliteCommand _saveUser;
     private readonly SqliteCommand _insertPartition;
     private readonly SqliteCommand _countPartitions;
-    private readonly System.Threading.Channels.Channel<PendingBatch> _queue = System.Threading.Channels.Channel.CreateUnbounded<PendingBatch>(new() { SingleReader = true });
-    private Task? _writer;
+    private readonly StoreContext _context;
+    private readonly ExternalIdMap _ids;
+    private readonly SqliteItemCatalog _catalog;
+    private readonly SqliteJobQueue _jobs;
+    private readonly GroupCommitter _committer;
     private bool _disposed;
     private long _lastSeq;
     private long _sinceCheckpoint;
@@ -66,16 +76,23 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
         _options = options;
         _catalogMode = catalog;
         Policy = Describe(policy, caps, tokenizer);
-        _loadUser = Prepare("SELECT next_index, partition_count, last_ts, cache FROM users WHERE user = $user", "$user");
-        _saveUser = Prepare(
+        _context = new StoreContext(db, path, this);
+        _ids = new ExternalIdMap(_context);
+        _catalog = new SqliteItemCatalog(_context);
+        _jobs = new SqliteJobQueue(_context);
+        _committer = new GroupCommitter(_gate, group => ApplyGroup(ResolveGroupLocked(group)));
+        _loadUser = StoreRows.Prepare(db, "SELECT next_index, partition_count, last_ts, cache FROM users WHERE user = $user", "$user");
+        _saveUser = StoreRows.Prepare(
+            db,
             "INSERT INTO users(user, next_index, partition_count, last_ts, cache) VALUES ($user, $next, $count, $last, $cache) " +
             "ON CONFLICT(user) DO UPDATE SET next_index = excluded.next_index, partition_count = excluded.partition_count, last_ts = excluded.last_ts, cache = excluded.cache",
             "$user", "$next", "$count", "$last", "$cache");
-        _insertPartition = Prepare(
+        _insertPartition = StoreRows.Prepare(
+            db,
             "INSERT INTO partitions(user, number, start_index, end_index, start_time, end_time, prompt_tokens, content_hash, event_ids) " +
             "VALUES ($user, $number, $start, $end, $t0, $t1, $tokens, $hash, $ids)",
             "$user", "$number", "$start", "$end", "$t0", "$t1", "$tokens", "$hash", "$ids");
-        _countPartitions = Prepare("SELECT content_hash FROM partitions WHERE user = $user AND number = $number", "$user", "$number");
+        _countPartitions = StoreRows.Prepare(db, "SELECT content_hash FROM partitions WHERE user = $user AND number = $number", "$user", "$number");
     }
 
     /// <summary>The store file.</summary>
@@ -124,10 +141,10 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
             db.Open();
             try
             {
-                Execute(db, "PRAGMA journal_mode=WAL");
-                Execute(db, options.Durability == Durability.Full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-                Execute(db, "PRAGMA busy_timeout=5000");
-                Execute(db, "PRAGMA wal_autocheckpoint=16384");
+                StoreRows.Execute(db, "PRAGMA journal_mode=WAL");
+                StoreRows.Execute(db, options.Durability == Durability.Full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+                StoreRows.Execute(db, "PRAGMA busy_timeout=5000");
+                StoreRows.Execute(db, "PRAGMA wal_autocheckpoint=16384");
                 CheckIsLiberStore(db, path);
             }
             catch (SqliteException e) when (e.SqliteErrorCode is NotADatabase or Corrupt)
@@ -137,7 +154,7 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
 
             using (SqliteTransaction tx = db.BeginTransaction())
             {
-                Execute(db, """
+                StoreRows.Execute(db, """
                     CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
                     CREATE TABLE IF NOT EXISTS log(seq INTEGER PRIMARY KEY, event_id INTEGER NOT NULL, user INTEGER NOT NULL,
                         item INTEGER NOT NULL, ts INTEGER NOT NULL, rating REAL NOT NULL, late INTEGER NOT NULL);
@@ -151,7 +168,7 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
                 CheckSchema(db, tx, path);
                 CreateServingTables(db, tx);
                 CheckOrSet(db, tx, path, "policy", Describe(policy, caps, tokenizer));
-                SetMeta(db, tx, "owner", owner.Owner);
+                StoreRows.SetMeta(db, tx, "owner", owner.Owner);
                 tx.Commit();
             }
 
@@ -166,7 +183,7 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
             if (store is not null)
             {
                 store.DisposeCommands();
-                store.DisposeServing();
+                store._jobs.Dispose();
             }
 
             db.Dispose();
@@ -201,52 +218,20 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
     public Task<AppendResult> AppendAsync(IReadOnlyList<StoreEvent> events, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(events);
-        var pending = new PendingBatch(events, null, new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        return Enqueue(PendingBatch.Of(events, null), cancellationToken);
+    }
+
+    /// <summary>Hands a batch to the group committer, starting its writer on first use.</summary>
+    private Task<AppendResult> Enqueue(PendingBatch pending, CancellationToken cancellationToken)
+    {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            _writer ??= Task.Run(WriterLoop, CancellationToken.None);
+            _committer.StartLocked();
         }
 
-        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
-
+        ObjectDisposedException.ThrowIf(!_committer.TryQueue(pending), this);
         return pending.Done.Task.WaitAsync(cancellationToken);
-    }
-
-    private async Task WriterLoop()
-    {
-        var group = new List<PendingBatch>();
-        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            group.Clear();
-            while (group.Count < MaxGroup && _queue.Reader.TryRead(out PendingBatch? p))
-            {
-                group.Add(p);
-            }
-
-            AppendResult[] results;
-            try
-            {
-                lock (_gate)
-                {
-                    results = ApplyGroup(ResolveGroupLocked(group));
-                }
-            }
-            catch (Exception e)
-            {
-                foreach (PendingBatch p in group)
-                {
-                    p.Done.TrySetException(e);
-                }
-
-                continue;
-            }
-
-            for (int i = 0; i < group.Count; i++)
-            {
-                group[i].Done.TrySetResult(results[i]);
-            }
-        }
     }
 
     /// <summary>Applies batches in order in one transaction; the caller holds the lock.</summary>
@@ -261,7 +246,7 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
         try
         {
             Enlist(tx);
-            SaveNewUserIds(tx);
+            _ids.SaveNew(tx);
             for (int b = 0; b < batches.Count; b++)
             {
                 IReadOnlyList<StoreEvent> events = batches[b];
@@ -330,7 +315,7 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
                     foreach (Partition p in late ? engine.InsertIntoCache(pe) : engine.Append(pe))
                     {
                         SavePartition(p);
-                        SaveJob(tx, p, EventsOf(p, _scratch));
+                        _jobs.Save(tx, p, EventsOf(p, _scratch));
                         closed.Add(p);
                     }
 
@@ -356,7 +341,7 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
         }
 
         Enlist(null);
-        _unsavedUsers.Clear();
+        _ids.Committed();
         foreach ((long id, StoreEvent e) in fresh)
         {
             _applied[id] = AppliedId.Of(e);
@@ -385,14 +370,14 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
     /// <summary>Closes the file without a checkpoint, as a crash would leave it (tests of recovery).</summary>
     internal void CloseWithoutCheckpoint()
     {
-        _queue.Writer.TryComplete();
-        _writer?.GetAwaiter().GetResult();
+        _committer.Complete();
+        _committer.Writer?.GetAwaiter().GetResult();
         lock (_gate)
         {
             _disposed = true;
             DisposeCommands();
             _db.Dispose();
-            DisposeServing();
+            _jobs.Dispose();
             _owner.Dispose();
         }
     }
@@ -400,11 +385,11 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
     /// <summary>Finishes the batches queued by <see cref="AppendAsync(IReadOnlyList{StoreEvent}, CancellationToken)"/>, checkpoints and closes the store.</summary>
     public void Dispose()
     {
-        _queue.Writer.TryComplete();
+        _committer.Complete();
         Task? writer;
         lock (_gate)
         {
-            writer = _writer;
+            writer = _committer.Writer;
         }
 
         writer?.GetAwaiter().GetResult();
@@ -424,22 +409,10 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
             {
                 DisposeCommands();
                 _db.Dispose();
-                DisposeServing();
+                _jobs.Dispose();
                 _owner.Dispose();
             }
         }
-    }
-
-    private SqliteCommand Prepare(string sql, params string[] parameters)
-    {
-        SqliteCommand c = _db.CreateCommand();
-        c.CommandText = sql;
-        foreach (string p in parameters)
-        {
-            c.Parameters.Add(new SqliteParameter { ParameterName = p });
-        }
-
-        return c;
     }
 
     private IEnumerable<SqliteCommand> Commands() => [_loadUser, _saveUser, _insertPartition, _countPartitions];
@@ -459,6 +432,4 @@ public sealed partial class SqlitePartitionStore : IPartitionStore
             c.Transaction = tx;
         }
     }
-
-    private sealed record PendingBatch(IReadOnlyList<StoreEvent>? Events, IReadOnlyList<ExternalEvent>? External, TaskCompletionSource<AppendResult> Done);
 }
