@@ -1,5 +1,9 @@
 namespace Liber.Serve.Api;
 
+// The request records below are the one schema of the bodies: OpenAPI describes them (OpenApiDocs), the endpoints read bodies
+// into them (RequestJson.ReadAsync<T>: strict System.Text.Json, every JSON type error named by its field path) and then check
+// their values with their own Validate methods (DtoValidation.cs).
+
 #pragma warning disable CA1819 // DTOs: arrays are the JSON shape
 
 /// <summary>One event of a <c>POST /v1/events</c> body (the OpenAPI schema's rules are written by <see cref="OpenApiDocs"/>).</summary>
@@ -9,11 +13,11 @@ namespace Liber.Serve.Api;
 /// <param name="Timestamp">Unix seconds in [1970, 2100) (a JSON integer).</param>
 /// <param name="Rating">Rating on the service's scale (exactly one of rating and feedback).</param>
 /// <param name="Feedback">Implicit feedback 0 or 1, stored as rating 0/1 (exactly one of rating and feedback).</param>
-public sealed record EventDto(long EventId, string User, string Item, long Timestamp, double? Rating = null, int? Feedback = null);
+public sealed partial record EventDto(long EventId, string User, string Item, long Timestamp, double? Rating = null, int? Feedback = null);
 
 /// <summary>The <c>POST /v1/events</c> body.</summary>
 /// <param name="Events">The events, at most the configured batch limit.</param>
-public sealed record EventsRequest(EventDto[] Events);
+public sealed partial record EventsRequest(EventDto[] Events);
 
 /// <summary>An event the store did not apply (a late event, or an event id already applied with other content).</summary>
 /// <param name="Index">Position in the batch.</param>
@@ -46,11 +50,11 @@ public sealed record EventsResponse(int Applied, int Duplicates, RejectedDto[] C
 /// <param name="Categories">Categories.</param>
 /// <param name="Tags">Tags.</param>
 /// <param name="Text">Free text.</param>
-public sealed record ItemDto(string Id, string? Title = null, int? Year = null, string[]? Categories = null, string[]? Tags = null, string? Text = null);
+public sealed partial record ItemDto(string Id, string? Title = null, int? Year = null, string[]? Categories = null, string[]? Tags = null, string? Text = null);
 
 /// <summary>The <c>POST /v1/items</c> body.</summary>
 /// <param name="Items">The items.</param>
-public sealed record ItemsRequest(ItemDto[] Items);
+public sealed partial record ItemsRequest(ItemDto[] Items);
 
 /// <summary>The <c>POST /v1/items</c> answer.</summary>
 /// <param name="Upserted">Items received and stored.</param>
@@ -87,7 +91,7 @@ public sealed record InterestsResponse(string User, int CacheEvents, int Events,
 /// <summary>The <c>POST /v1/rank</c> body.</summary>
 /// <param name="User">External user id.</param>
 /// <param name="Candidates">Candidate external item ids (1..1,000).</param>
-public sealed record RankRequest(string User, string[] Candidates);
+public sealed partial record RankRequest(string User, string[] Candidates);
 
 /// <summary>One candidate's score.</summary>
 /// <param name="Item">External item id.</param>
@@ -118,7 +122,7 @@ public sealed record ItemsSearchResponse(ItemSummaryDto[] Items, int Total);
 /// <summary>The <c>POST /v1/explain</c> body.</summary>
 /// <param name="User">External user id.</param>
 /// <param name="Item">The candidate to explain.</param>
-public sealed record ExplainRequest(string User, string Item);
+public sealed partial record ExplainRequest(string User, string Item);
 
 /// <summary>UIF's weight of one partition.</summary>
 /// <param name="Partition">Partition number.</param>

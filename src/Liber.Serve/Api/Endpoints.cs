@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Liber.Core.Data;
 using Liber.Core.Partitioning;
 using Liber.Core.Storage;
@@ -10,7 +9,8 @@ using Microsoft.AspNetCore.Routing;
 namespace Liber.Serve.Api;
 
 /// <summary>The HTTP endpoints of <c>liber serve</c>. Every <c>/v1</c> route needs an API key (<see cref="ApiKeys"/>); bodies are
-/// parsed and checked by hand (<see cref="RequestJson"/>) so that every error names its field and index, e.g. <c>events[3].timestamp</c>.</summary>
+/// read into their DTOs (<see cref="RequestJson"/>) and checked by the DTOs' <c>Validate</c>, so that every error names its field
+/// and index, e.g. <c>events[3].timestamp</c>.</summary>
 internal static class Endpoints
 {
     public static void Map(WebApplication app, ServeState state)
@@ -73,78 +73,28 @@ internal static class Endpoints
 
     private static async Task<IResult> Items(HttpRequest request, ServeState state)
     {
-        (JsonDocument? doc, IResult? error) = await RequestJson.ReadAsync(request, state.Options.MaxBodyBytes).ConfigureAwait(false);
-        if (doc is null)
+        (ItemsRequest? body, IResult? error) = await RequestJson.ReadAsync<ItemsRequest>(request, state.Options.MaxBodyBytes).ConfigureAwait(false);
+        if (body is null)
         {
             return error!;
         }
 
-        using (doc)
+        if (Errors.Check(body.Validate(state.Options)) is IResult invalid)
         {
-            var errors = new Errors();
-            if (!RequestJson.Array(doc.RootElement, "items", errors, out JsonElement list))
-            {
-                return errors.Result();
-            }
-
-            int n = list.GetArrayLength();
-            if (n == 0 || n > state.Options.MaxBatchItems)
-            {
-                errors.Add("items", $"a request holds 1 to {state.Options.MaxBatchItems} items (got {n})");
-                return errors.Result();
-            }
-
-            var items = new List<ItemMetadata>(n);
-            int i = 0;
-            foreach (JsonElement e in list.EnumerateArray())
-            {
-                string at = $"items[{i++}]";
-                if (e.ValueKind != JsonValueKind.Object)
-                {
-                    errors.Add(at, "must be an object");
-                    continue;
-                }
-
-                string? id = RequestJson.Id(e, at, "id", errors);
-                string? title = RequestJson.Text(e, at, "title", 1_000, errors);
-                string? text = RequestJson.Text(e, at, "text", 20_000, errors);
-                int? year = null;
-                if (e.TryGetProperty("year", out JsonElement y) && y.ValueKind != JsonValueKind.Null)
-                {
-                    if (y.ValueKind != JsonValueKind.Number || !y.TryGetInt32(out int yy))
-                    {
-                        errors.Add($"{at}.year", "must be an integer or null");
-                    }
-                    else
-                    {
-                        year = yy;
-                    }
-                }
-
-                string[] categories = RequestJson.Strings(e, at, "categories", errors);
-                string[] tags = RequestJson.Strings(e, at, "tags", errors);
-                if (id is not null)
-                {
-                    items.Add(new ItemMetadata(id, title, year, categories, tags, text));
-                }
-            }
-
-            if (errors.Any)
-            {
-                return errors.Result();
-            }
-
-            int changed = state.Store.UpsertItems(items);
-            if (state.Model is IRankModel model)
-            {
-                foreach (ItemMetadata it in items)
-                {
-                    model.UpsertItem(it.Id, it.Categories);
-                }
-            }
-
-            return Results.Ok(new ItemsResponse(items.Count, changed));
+            return invalid;
         }
+
+        List<ItemMetadata> items = [.. body.Items.Select(i => i.ToMetadata())];
+        int changed = state.Store.UpsertItems(items);
+        if (state.Model is IRankModel model)
+        {
+            foreach (ItemMetadata it in items)
+            {
+                model.UpsertItem(it.Id, it.Categories);
+            }
+        }
+
+        return Results.Ok(new ItemsResponse(items.Count, changed));
     }
 
     private static IResult Interests(string id, ServeState state)
@@ -168,45 +118,18 @@ internal static class Endpoints
             return Results.Problem(statusCode: 503, title: "no model", detail: "the service was started without --checkpoint: /v1/rank needs a trained checkpoint (liber train --checkpoint DIR)");
         }
 
-        (JsonDocument? doc, IResult? error) = await RequestJson.ReadAsync(request, state.Options.MaxBodyBytes).ConfigureAwait(false);
-        if (doc is null)
+        (RankRequest? body, IResult? error) = await RequestJson.ReadAsync<RankRequest>(request, state.Options.MaxBodyBytes).ConfigureAwait(false);
+        if (body is null)
         {
             return error!;
         }
 
-        string user;
-        string[] candidates;
-        using (doc)
+        if (Errors.Check(body.Validate(state.Options)) is IResult invalid)
         {
-            var errors = new Errors();
-            user = doc.RootElement.ValueKind == JsonValueKind.Object ? RequestJson.Id(doc.RootElement, null, "user", errors) ?? "" : "";
-            if (!RequestJson.Array(doc.RootElement, "candidates", errors, out JsonElement list))
-            {
-                return errors.Result();
-            }
-
-            int n = list.GetArrayLength();
-            if (n == 0 || n > state.Options.MaxCandidates)
-            {
-                errors.Add("candidates", $"1 to {state.Options.MaxCandidates} candidates (got {n})");
-                return errors.Result();
-            }
-
-            candidates = new string[n];
-            int i = 0;
-            foreach (JsonElement c in list.EnumerateArray())
-            {
-                candidates[i] = RequestJson.CheckedId(c, $"candidates[{i}]", errors) ?? "";
-
-                i++;
-            }
-
-            if (errors.Any)
-            {
-                return errors.Result();
-            }
+            return invalid;
         }
 
+        (string user, string[] candidates) = (body.User, body.Candidates);
         try
         {
             (float[] scores, RankingState s) = await new RankingService(state).RankAsync(model, user, candidates, request.HttpContext.RequestAborted).ConfigureAwait(false);

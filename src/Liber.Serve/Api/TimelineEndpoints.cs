@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Liber.Core.Data;
 using Liber.Core.Partitioning;
 using Liber.Serve.Ranking;
@@ -65,30 +64,18 @@ internal static class TimelineEndpoints
             return Results.Problem(statusCode: 503, title: "no model", detail: "the service was started without --checkpoint: /v1/explain needs a trained checkpoint (liber train --checkpoint DIR)");
         }
 
-        (JsonDocument? doc, IResult? error) = await RequestJson.ReadAsync(request, state.Options.MaxBodyBytes).ConfigureAwait(false);
-        if (doc is null)
+        (ExplainRequest? body, IResult? error) = await RequestJson.ReadAsync<ExplainRequest>(request, state.Options.MaxBodyBytes).ConfigureAwait(false);
+        if (body is null)
         {
             return error!;
         }
 
-        string user, item;
-        using (doc)
+        if (Errors.Check(body.Validate()) is IResult invalid)
         {
-            var errors = new Errors();
-            bool isObject = doc.RootElement.ValueKind == JsonValueKind.Object;
-            user = isObject ? RequestJson.Id(doc.RootElement, null, "user", errors) ?? "" : "";
-            item = isObject ? RequestJson.Id(doc.RootElement, null, "item", errors) ?? "" : "";
-            if (!isObject)
-            {
-                errors.Add("$", "a JSON object with user and item");
-            }
-
-            if (errors.Any)
-            {
-                return errors.Result();
-            }
+            return invalid;
         }
 
+        (string user, string item) = (body.User, body.Item);
         try
         {
             (float score, IReadOnlyList<(int Partition, float Weight)> attention, RankingState s) = await new RankingService(state).ExplainAsync(model, user, item, request.HttpContext.RequestAborted).ConfigureAwait(false);
