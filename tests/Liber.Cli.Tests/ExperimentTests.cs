@@ -62,6 +62,31 @@ public sealed class ExperimentTests : IDisposable
     }
 
     [Fact]
+    public void The_training_embeds_the_backbone_options_record_and_the_shorthands_apply_over_it()
+    {
+        string json = Grid.Replace("\"training\": { \"epochs\": 1 }", "\"training\": { \"epochs\": 1, \"backbone\": { \"embedding_size\": 16, \"hidden\": [64], \"cross_layers\": 2, \"dropout\": 0.3, \"stats\": false } }", StringComparison.Ordinal);
+        Assert.NotEqual(Grid, json);
+        ExperimentFile file = ExperimentFile.Load(Write("bb.json", json));
+        Liber.Models.Backbones.BackboneOptions o = file.Training.BackboneOptions();
+        Assert.Equal((16, 2, 0.3, false), (o.EmbeddingSize, o.CrossLayers, o.Dropout, o.Stats));
+        Assert.Equal([64], o.Hidden);
+
+        // A grid variant's dropout or statistics wins over the record's; the record is part of the run's identity.
+        Liber.Models.Backbones.BackboneOptions v = new TrainingVariant { Dropout = 0.1, Stats = true }.Apply(file.Training).BackboneOptions();
+        Assert.Equal((16, 0.1, true), (v.EmbeddingSize, v.Dropout, v.Stats));
+        RunSpec cell = new ExperimentRunner(file, "runs", new CountingExecutor(), TextWriter.Null).Cells()[0];
+        Assert.Contains("\"embedding_size\":16", cell.CanonicalJson(), StringComparison.Ordinal);
+        Assert.NotEqual(cell.Hash(), new ExperimentRunner(ExperimentFile.Load(Write("plain.json", Grid)), "runs", new CountingExecutor(), TextWriter.Null).Cells()[0].Hash());
+
+        // The record is read strictly and checked: an unknown key names its path, a bad value its key.
+        var e = Assert.Throws<ArgumentException>(() => ExperimentFile.Load(Write("bb2.json", json.Replace("\"cross_layers\"", "\"cros_layers\"", StringComparison.Ordinal))));
+        Assert.Contains("$.training.backbone.cros_layers", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => ExperimentFile.Load(Write("bb3.json", json.Replace("\"embedding_size\": 16", "\"embedding_size\": 0", StringComparison.Ordinal))));
+        Assert.Contains("training.backbone", e.Message, StringComparison.Ordinal);
+        Assert.Contains("embedding_size", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_grid_expands_to_distinct_runs_with_stable_content_hashes()
     {
         ExperimentFile file = ExperimentFile.Load(Write("grid.json", Grid));

@@ -49,6 +49,10 @@ public sealed class TrainingFlagsTests : IDisposable
     [InlineData("run", "--epochs", "0", "--epochs 0: out of range")]
     [InlineData("train", "--weight-decay", "-1", "--weight-decay -1: out of range")]
     [InlineData("train", "--user-id", "maybe", "--user-id")]
+    [InlineData("train", "--set", "no_such_key=1", "backbone option no_such_key: unknown")]
+    [InlineData("run", "--set", "hidden=200,x", "backbone option hidden: 200,x is not a list")]
+    [InlineData("run", "--set", "attention_heads=0", "backbone option attention_heads has an invalid value 0")]
+    [InlineData("train", "--set", "embedding_size", "--set embedding_size: expected key=value")]
     public void Bad_values_are_one_line_errors_for_both_verbs(string verb, string flag, string value, string message)
     {
         string file = Path.Combine(_dir, "grid.json");
@@ -67,5 +71,29 @@ public sealed class TrainingFlagsTests : IDisposable
         Assert.True(code == 0, error);
         JsonElement j = JsonDocument.Parse(output).RootElement;
         Assert.Equal(1, j.GetProperty("best_epoch").GetInt32());
+    }
+
+    [Fact]
+    public void Train_sets_any_backbone_option_and_records_it_in_the_config()
+    {
+        var (code, output, error) = CliRunner.Run("train", "--backbone", "autoint", "--users", "40", "--events-per-user", "40", "--epochs", "1", "--set", "embedding_size=8", "--set", "hidden=16", "--set", "attention_heads=4", "--stats", "off", "--ratings", "sentiment", "--json");
+        Assert.True(code == 0, error);
+        JsonElement o = JsonDocument.Parse(output).RootElement.GetProperty("config").GetProperty("options");
+        Assert.Equal(8, o.GetProperty("embedding_size").GetInt32());
+        Assert.Equal([16], o.GetProperty("hidden").EnumerateArray().Select(h => h.GetInt32()));
+        Assert.Equal(4, o.GetProperty("attention_heads").GetInt32());
+        Assert.False(o.GetProperty("stats").GetBoolean());
+        Assert.Equal("Sentiment", o.GetProperty("ratings").GetString());
+    }
+
+    [Fact]
+    public void Run_set_changes_the_runs_identity_and_not_their_labels()
+    {
+        (string[] plain, string[] plainHashes) = List();
+        (string[] set, string[] setHashes) = List("--set", "cross_layers=2");
+        Assert.Equal(plain, set);
+        Assert.Empty(setHashes.Intersect(plainHashes));
+        (_, string[] again) = List("--set", "cross_layers=2");
+        Assert.Equal(setHashes, again);
     }
 }

@@ -131,7 +131,7 @@ public sealed class BatchWriterTests
         var config = new ModelConfig
         {
             Backbone = backbone,
-            Options = new BackboneOptions { EmbeddingSize = 8, Hidden = [32, 16], AttentionHidden = [16], LongLength = 30, SearchLength = 10 },
+            Options = new BackboneOptions { EmbeddingSize = 8, Hidden = [32, 16], AttentionHidden = [16], LongLength = 30, SearchLength = 10, Stats = false },
             Fusion = liber ? new FusionOptions { InputSize = Fixture.Dimension, HiddenSize = 8, OutputSize = 8, MaxPartitions = Fixture.Tables.Map.MaxPartitions } : null,
         };
         using var model = new CtrModel(Fixture.Tables.Map, config);

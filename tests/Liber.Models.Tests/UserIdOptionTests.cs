@@ -11,7 +11,7 @@ public sealed class UserIdOptionTests
     private static float[] Scores(string backbone, bool userId, long[] users)
     {
         TorchRuntime.Configure(threads: 1, seed: 23);
-        var config = new ModelConfig { Backbone = backbone, Options = new BackboneOptions { EmbeddingSize = 8, Hidden = [16], AttentionHidden = [8], UserId = userId } };
+        var config = new ModelConfig { Backbone = backbone, Options = new BackboneOptions { EmbeddingSize = 8, Hidden = [16], AttentionHidden = [8], UserId = userId, Stats = false } };
         using var model = new CtrModel(Fixture.Tables.Map, config);
         model.eval();
         var collator = Collator.For(model, Fixture.Samples, Fixture.Tables, null);

@@ -30,18 +30,16 @@ public static class TrainCommand
         backbone.AcceptOnlyFromAmong([.. TrainingRun.Backbones]);
         var training = new TrainingFlags();
         training.AddTo(cmd);
+        var negatives = new NegativeFlags();
+        negatives.AddTo(cmd);
         var historyLength = new Option<int>("--history-length") { Description = "L: short-term history length", DefaultValueFactory = _ => 20 };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "folder for the trained model (state dict, config.json, feature-map.json)" };
         var liber = new Option<bool>("--liber") { Description = "add LIBER's fused interest vector: partitions (--policy ...) -> interest texts (--backend ...) -> encoder vectors (--encoder)" };
         var maxPartitions = new Option<int>("--max-partitions") { Description = "P: visible partitions per sample (the most recent with end < index)", DefaultValueFactory = _ => 32 };
         var fusion = new Option<string>("--fusion") { Description = "UIF variant: " + string.Join(", ", FusionVariant.Names), DefaultValueFactory = _ => FusionVariant.Attention.Name };
         fusion.AcceptOnlyFromAmong([.. FusionVariant.Names]);
-        var ratings = new Option<string>("--ratings") { Description = "how history ratings enter the backbone: level (a learned vector per rating level), sentiment (liked / not liked), none (ignored: the rating-blind control)", DefaultValueFactory = _ => "level" };
-        ratings.AcceptOnlyFromAmong("level", "sentiment", "none");
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
-        var stats = new Option<string>("--stats") { Description = "point-in-time statistics (user, category and item counts and rates before the sample) as a numeric input group: on (the default, chosen on validation, docs/backbones.md) or off", DefaultValueFactory = _ => "on" };
-        stats.AcceptOnlyFromAmong("on", "off");
-        foreach (Option o in new Option[] { backbone, ratings, stats, historyLength, checkpoint, liber, fusion, maxPartitions, json })
+        foreach (Option o in new Option[] { backbone, historyLength, checkpoint, liber, fusion, maxPartitions, json })
         {
             cmd.Options.Add(o);
         }
@@ -69,9 +67,9 @@ public static class TrainCommand
             var options = new RunOptions
             {
                 Backbone = r.GetValue(backbone)!,
-                Options = training.Backbone(r, new BackboneOptions { Ratings = Enum.Parse<RatingEncoding>(r.GetValue(ratings)!, ignoreCase: true), Stats = r.GetValue(stats) == "on" }),
+                Options = training.Backbone(r, new BackboneOptions()),
                 Threads = training.ThreadCount(r),
-                Samples = new SampleOptions { HistoryLength = r.GetValue(historyLength) },
+                Samples = negatives.Apply(r, new SampleOptions { HistoryLength = r.GetValue(historyLength) }),
                 Training = training.Training(r, seed),
                 FusionVariant = FusionVariant.Parse(r.GetValue(fusion)!),
                 MaxPartitions = r.GetValue(maxPartitions),
@@ -122,10 +120,16 @@ public sealed record SplitReport(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyDictionary<string, SplitReport>? Buckets { get; init; }
 
+    /// <summary>Implicit data: HR@K and NDCG@K of each positive among its drawn negatives (K and the candidate count stated), or null.</summary>
+    [JsonPropertyName("ranking")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public RankingMetrics? Ranking { get; init; }
+
     /// <summary>From metrics, NaN as null.</summary>
     public static SplitReport Of(SplitMetrics m) => new(Finite(m.Auc), Finite(m.LogLoss), Finite(m.Gauc), m.Samples)
     {
         Buckets = m.Buckets?.ToDictionary(b => b.Bucket, b => Of(b.Metrics)),
+        Ranking = m.Ranking,
     };
 
     private static double? Finite(double x) => double.IsFinite(x) ? Math.Round(x, 6) : null;

@@ -34,6 +34,15 @@ public sealed class TrainingFlags
     /// <summary>--user-id.</summary>
     public Option<string?> UserId { get; } = new("--user-id") { Description = "embed the user id: on (default) or off" };
 
+    /// <summary>--stats.</summary>
+    public Option<string?> Stats { get; } = new("--stats") { Description = $"point-in-time statistics (user, category and item counts and rates before the sample) as a numeric input group: on or off (default {(new BackboneOptions().Stats ? "on" : "off")}, chosen on validation, docs/backbones.md)" };
+
+    /// <summary>--ratings.</summary>
+    public Option<string?> Ratings { get; } = new("--ratings") { Description = $"how history ratings enter the backbone: level (a learned vector per rating level), sentiment (liked / not liked), none (ignored: the rating-blind control); default {new BackboneOptions().Ratings.ToString().ToLowerInvariant()}" };
+
+    /// <summary>--set key=value (repeatable): any backbone option by its config key.</summary>
+    public Option<string[]> Set { get; } = new("--set") { Description = $"set a backbone option by its config key, repeatable, e.g. --set embedding_size=64 --set hidden=256,128 --set attention_heads=4 --set cross_layers=2; keys: {string.Join(", ", BackboneOptionSettings.Keys)}", AllowMultipleArgumentsPerToken = false };
+
     /// <summary>--threads.</summary>
     public Option<int?> Threads { get; } = new("--threads") { Description = "intra-op threads (default 1: bit-identical runs)" };
 
@@ -46,7 +55,9 @@ public sealed class TrainingFlags
         ArgumentNullException.ThrowIfNull(c);
         UserId.AcceptOnlyFromAmong("on", "off");
         Device.AcceptOnlyFromAmong("cpu", "cuda");
-        foreach (Option o in new Option[] { Epochs, Patience, BatchSize, LearningRate, WeightDecay, Dropout, UserId, Threads, Device })
+        Stats.AcceptOnlyFromAmong("on", "off");
+        Ratings.AcceptOnlyFromAmong("level", "sentiment", "none");
+        foreach (Option o in All)
         {
             c.Options.Add(o);
         }
@@ -63,6 +74,9 @@ public sealed class TrainingFlags
         Check(r, LearningRate, v => v > 0 && double.IsFinite(v), "> 0, e.g. 0.001");
         Check(r, WeightDecay, v => v >= 0 && double.IsFinite(v), ">= 0, e.g. 0.01");
         Check(r, Dropout, v => v >= 0 && v < 1, "in [0, 1), e.g. 0.2");
+
+        // The settings are applied to the defaults once here, so a bad key or value stops before any work.
+        _ = BackboneOptionSettings.Apply(new BackboneOptions(), Settings(r));
     }
 
     /// <summary>The library's training options with the given flags over their defaults (<c>liber train</c>).</summary>
@@ -87,11 +101,14 @@ public sealed class TrainingFlags
     {
         ArgumentNullException.ThrowIfNull(r);
         ArgumentNullException.ThrowIfNull(options);
-        return options with
+        BackboneOptions flagged = options with
         {
             Dropout = r.GetValue(Dropout) ?? options.Dropout,
             UserId = r.GetValue(UserId) is string u ? u == "on" : options.UserId,
+            Stats = r.GetValue(Stats) is string s ? s == "on" : options.Stats,
+            Ratings = r.GetValue(Ratings) is string ratings ? Enum.Parse<RatingEncoding>(ratings, ignoreCase: true) : options.Ratings,
         };
+        return BackboneOptionSettings.Apply(flagged, Settings(r));
     }
 
     /// <summary>Intra-op threads: the flag, else 1.</summary>
@@ -102,7 +119,7 @@ public sealed class TrainingFlags
     {
         ArgumentNullException.ThrowIfNull(r);
         ArgumentNullException.ThrowIfNull(spec);
-        return spec with
+        TrainingSpec flagged = spec with
         {
             Epochs = r.GetValue(Epochs) ?? spec.Epochs,
             Patience = r.GetValue(Patience) ?? spec.Patience,
@@ -111,14 +128,45 @@ public sealed class TrainingFlags
             WeightDecay = r.GetValue(WeightDecay) ?? spec.WeightDecay,
             Dropout = r.GetValue(Dropout) ?? spec.Dropout,
             UserId = r.GetValue(UserId) is string u ? u == "on" : spec.UserId,
+            Stats = r.GetValue(Stats) is string s ? s == "on" : spec.Stats,
             Threads = r.GetValue(Threads) ?? spec.Threads,
             Device = r.GetValue(Device) ?? spec.Device,
         };
+        IReadOnlyList<KeyValuePair<string, string>> settings = Settings(r);
+        if (r.GetValue(Ratings) is string ratings)
+        {
+            settings = [new("ratings", ratings), .. settings];
+        }
+
+        if (settings.Count == 0)
+        {
+            return flagged;
+        }
+
+        // The settings go into the embedded backbone record; a shorthand key they also set (dropout, user_id, stats) takes
+        // their value, so the flag wins over the file whichever way the file spelt it.
+        BackboneOptions resolved = BackboneOptionSettings.Apply(flagged.BackboneOptions(), settings);
+        bool Sets(string key) => settings.Any(k => k.Key == key);
+        return flagged with
+        {
+            Backbone = BackboneOptionSettings.Apply(flagged.Backbone ?? new BackboneOptions(), settings),
+            Dropout = Sets("dropout") ? resolved.Dropout : flagged.Dropout,
+            UserId = Sets("user_id") ? resolved.UserId : flagged.UserId,
+            Stats = Sets("stats") ? resolved.Stats : flagged.Stats,
+        };
+    }
+
+    /// <summary>The <c>--set</c> values as key/value pairs, in order.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Settings(ParseResult r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return BackboneOptionSettings.Parse(r.GetValue(Set) ?? []);
     }
 
     /// <summary>Whether any of the flags was given.</summary>
-    public bool AnyGiven(ParseResult r) =>
-        new Option[] { Epochs, Patience, BatchSize, LearningRate, WeightDecay, Dropout, UserId, Threads, Device }.Any(o => r.GetResult(o) is { Implicit: false });
+    public bool AnyGiven(ParseResult r) => All.Any(o => r.GetResult(o) is { Implicit: false });
+
+    private Option[] All => [Epochs, Patience, BatchSize, LearningRate, WeightDecay, Dropout, UserId, Stats, Ratings, Set, Threads, Device];
 
     private static void Check<T>(ParseResult r, Option<T?> option, Func<T, bool> ok, string expected)
         where T : struct

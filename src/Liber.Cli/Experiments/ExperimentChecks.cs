@@ -31,6 +31,11 @@ public static class ExperimentChecks
         }
 
         Dataset(f.Dataset, checkFiles, Bad);
+        if (f.Samples.Negatives is < 0 or > 1000)
+        {
+            Bad("samples.negatives", $"{f.Samples.Negatives} is out of range; it must be in 0..1000");
+        }
+
         if (f.Samples.HistoryLength < 1)
         {
             Bad("samples.history_length", $"{f.Samples.HistoryLength} is out of range; L must be >= 1");
@@ -187,9 +192,21 @@ public static class ExperimentChecks
             bad($"{at}.weight_decay", $"{F(t.WeightDecay)} is out of range; it must be >= 0");
         }
 
-        if (!(t.Dropout is >= 0 and < 1))
+        if (t.Dropout is double dropout && !(dropout is >= 0 and < 1))
         {
-            bad($"{at}.dropout", $"{F(t.Dropout)} is out of range; it must be in [0, 1)");
+            bad($"{at}.dropout", $"{F(dropout)} is out of range; it must be in [0, 1)");
+        }
+
+        if (t.Backbone is { } backbone)
+        {
+            try
+            {
+                backbone.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                bad($"{at}.backbone", e.Message);
+            }
         }
 
         if (t.Threads < 1)

@@ -132,6 +132,27 @@ public sealed record SamplesSpec
 
     /// <summary>Label threshold (null: the data set's default).</summary>
     [JsonPropertyName("threshold")] public float? Threshold { get; init; }
+
+    /// <summary>Implicit data: negatives drawn per positive (null: the library's default; left out of the resolved config when null).</summary>
+    [JsonPropertyName("negatives")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Negatives { get; init; }
+
+    /// <summary>Implicit data: popularity or uniform (null: the library's default; left out of the resolved config when null).</summary>
+    [JsonPropertyName("negative_sampling")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    [JsonConverter(typeof(JsonStringEnumConverter<Liber.Core.Streams.NegativeSampling>))]
+    public Liber.Core.Streams.NegativeSampling? NegativeSampling { get; init; }
+
+    /// <summary>The library's sample options these settings give.</summary>
+    public Liber.Core.Streams.SampleOptions Options() => D with
+    {
+        HistoryLength = HistoryLength,
+        MinHistory = MinHistory,
+        Threshold = Threshold,
+        Negatives = Negatives,
+        NegativeSampling = NegativeSampling ?? D.NegativeSampling,
+    };
 }
 
 /// <summary>Training settings.</summary>
@@ -169,7 +190,7 @@ public sealed record TrainingSpec
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"wd{WeightDecay:0.######}"));
         }
 
-        if (Dropout != 0)
+        if (Dropout is > 0)
         {
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"do{Dropout:0.###}"));
         }
@@ -187,10 +208,10 @@ public sealed record TrainingSpec
         return string.Join('-', parts);
     }
 
-    /// <summary>Dropout after each hidden layer of the head (left out of the resolved config when 0, so older run hashes stay valid).</summary>
+    /// <summary>Dropout after each hidden layer of the head, over <see cref="Backbone"/>'s (null: the backbone record's; left out of the resolved config when null, so older run hashes stay valid).</summary>
     [JsonPropertyName("dropout")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
-    public double Dropout { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Dropout { get; init; }
 
     /// <summary>Whether the model embeds the user id (null: yes; left out of the resolved config when null).</summary>
     [JsonPropertyName("user_id")]
@@ -201,6 +222,23 @@ public sealed record TrainingSpec
     [JsonPropertyName("stats")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? Stats { get; init; }
+
+    /// <summary>
+    /// The library's backbone options record (<see cref="Liber.Models.Backbones.BackboneOptions"/>, every key of it: embedding_size,
+    /// hidden, attention_heads, cross_layers ...), embedded as it is; null: the library's defaults. <see cref="Dropout"/>,
+    /// <see cref="UserId"/> and <see cref="Stats"/> (and the grid's variants of them) apply over it. Left out of the resolved
+    /// config when null.
+    /// </summary>
+    [JsonPropertyName("backbone")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Liber.Models.Backbones.BackboneOptions? Backbone { get; init; }
+
+    /// <summary>The backbone options a run trains with: <see cref="Backbone"/> (or the library's defaults) with dropout, user id and statistics over it.</summary>
+    public Liber.Models.Backbones.BackboneOptions BackboneOptions()
+    {
+        Liber.Models.Backbones.BackboneOptions b = Backbone ?? new();
+        return b with { Dropout = Dropout ?? b.Dropout, UserId = UserId ?? b.UserId, Stats = Stats ?? b.Stats };
+    }
 
     /// <summary>Intra-op threads.</summary>
     [JsonPropertyName("threads")] public int Threads { get; init; } = 1;
@@ -302,7 +340,7 @@ public sealed record GridSpec
     /// <summary>Seeds.</summary>
     [JsonPropertyName("seeds")] public IReadOnlyList<int> Seeds { get; init; } = [1, 2, 3];
 
-    /// <summary>Training variants (learning rate, weight decay, dropout over the experiment's <c>training</c>); null: the experiment's training alone.</summary>
+    /// <summary>Training variants (learning rate, weight decay, dropout, user id, statistics over the experiment's <c>training</c>); null: the experiment's training alone.</summary>
     [JsonPropertyName("training")] public IReadOnlyList<TrainingVariant>? Training { get; init; }
 }
 
@@ -321,6 +359,9 @@ public sealed record TrainingVariant
     /// <summary>Whether the model embeds the user id.</summary>
     [JsonPropertyName("user_id")] public bool? UserId { get; init; }
 
+    /// <summary>Whether the model reads the point-in-time statistics.</summary>
+    [JsonPropertyName("stats")] public bool? Stats { get; init; }
+
     /// <summary>The experiment's training with this variant's values.</summary>
     public TrainingSpec Apply(TrainingSpec training)
     {
@@ -331,6 +372,7 @@ public sealed record TrainingVariant
             WeightDecay = WeightDecay ?? training.WeightDecay,
             Dropout = Dropout ?? training.Dropout,
             UserId = UserId ?? training.UserId,
+            Stats = Stats ?? training.Stats,
         };
     }
 }

@@ -19,9 +19,9 @@ public sealed class TrainingExecutor(Func<RunSpec, TextWriter, IPartitionVectorS
         var options = new RunOptions
         {
             Backbone = spec.Backbone,
-            Options = new BackboneOptions { Dropout = spec.Training.Dropout, UserId = spec.Training.UserId ?? true, Stats = spec.Training.Stats ?? new BackboneOptions().Stats },
+            Options = spec.Training.BackboneOptions(),
             Threads = spec.Training.Threads,
-            Samples = new SampleOptions { HistoryLength = spec.Samples.HistoryLength, MinHistory = spec.Samples.MinHistory, Threshold = spec.Samples.Threshold },
+            Samples = spec.Samples.Options(),
             Training = new TrainOptions
             {
                 Epochs = spec.Training.Epochs,

@@ -62,11 +62,12 @@ public sealed record BackboneOptions
     /// <summary>
     /// Whether the model reads the point-in-time statistics (<see cref="Liber.Core.Streams.PointInTimeStats"/>, 8 numeric
     /// columns already scaled to about [0, 1]) as a numeric feature group: the batch writer fills <c>CtrBatch.Stats</c>
-    /// [B, 8] and the shared head concatenates it to every backbone's final-MLP input (default false: today's models).
+    /// [B, 8] and the shared head concatenates it to every backbone's final-MLP input. Default true: it wins on validation
+    /// for every backbone (docs/backbones.md); false is the paper's setting (behaviour sequence and ids only). Always
+    /// written to config files, so a file read back means what was trained.
     /// </summary>
     [JsonPropertyName("stats")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
-    public bool Stats { get; init; }
+    public bool Stats { get; init; } = true;
 
     /// <summary>Validates the options, naming the offending key.</summary>
     public void Validate()

@@ -47,7 +47,7 @@ public sealed class ScorerCheckpoints : IDisposable
             var options = new RunOptions
             {
                 Backbone = backbone,
-                Options = new BackboneOptions { EmbeddingSize = 8, Hidden = [16], AttentionHidden = [8], LongLength = 12, SearchLength = 6 },
+                Options = new BackboneOptions { EmbeddingSize = 8, Hidden = [16], AttentionHidden = [8], LongLength = 12, SearchLength = 6, Stats = false },
                 Training = new TrainOptions { Epochs = 2, BatchSize = 64, LearningRate = 0.01, Seed = 2 },
                 Samples = new SampleOptions { HistoryLength = 6 },
                 FusionVariant = variant is null ? FusionVariant.Attention : FusionVariant.Parse(variant),
