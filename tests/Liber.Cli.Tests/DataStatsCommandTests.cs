@@ -37,6 +37,33 @@ public sealed class DataStatsCommandTests : IDisposable
         Assert.True(j.GetProperty("history_length").GetProperty("min").GetDouble() >= 150);
     }
 
+    [Theory]
+    [InlineData("din")]
+    [InlineData("gbdt")]
+    public void Implicit_csv_trains_on_drawn_negatives_and_reports_the_ranking_metrics(string backbone)
+    {
+        File.WriteAllText(Path.Combine(_dir, "liber-csv.json"), """{ "events": { "rating": null } }""");
+        var rng = new Random(3);
+        var rows = new List<string> { "user_id,item_id,timestamp" };
+        for (int u = 0; u < 30; u++)
+        {
+            for (int e = 0; e < 40; e++)
+            {
+                rows.Add($"u{u},i{(int)(150 * Math.Pow(rng.NextDouble(), 3))},{1000 + rng.Next(100_000)}"); // a strong popular head
+            }
+        }
+
+        File.WriteAllLines(Path.Combine(_dir, "events.csv"), rows);
+        var (code, output, error) = CliRunner.Run("train", "--dataset", "csv", "--path", _dir, "--backbone", backbone, "--epochs", "3", "--negatives", "3", "--negative-sampling", "uniform", "--json");
+        Assert.True(code == 0, error);
+        JsonElement test = Json(output).GetProperty("test");
+        Assert.Equal(0, test.GetProperty("samples").GetInt32() % 4); // each positive with its 3 negatives
+        JsonElement ranking = test.GetProperty("ranking");
+        Assert.InRange(ranking.GetProperty("hr").GetDouble(), 0, 1);
+        Assert.Equal(4, ranking.GetProperty("candidates").GetInt32());
+        Assert.InRange(test.GetProperty("auc").GetDouble(), 0.6, 1); // uniform negatives are rarer items: read from the drawn items' own statistics and ids
+    }
+
     [Fact]
     public void Implicit_csv_stats_report_positives_and_drawn_negatives()
     {

@@ -22,10 +22,8 @@ public static class DataCommand
         var minHistory = new Option<int>("--min-history") { Description = "exclude samples with fewer earlier events", DefaultValueFactory = _ => 5 };
         var threshold = new Option<float?>("--threshold") { Description = "label threshold: rating >= threshold is a positive (default: the data set's, 4 for MovieLens)" };
         var json = new Option<bool>("--json") { Description = "print one JSON object instead of a table" };
-        var negatives = new Option<int?>("--negatives") { Description = $"implicit data: negatives drawn per positive (default {SampleOptions.DefaultImplicitNegatives})" };
-        var sampling = new Option<NegativeSampling>("--negative-sampling") { Description = "implicit data: popularity (by event counts strictly before the sample) or uniform", DefaultValueFactory = _ => NegativeSampling.Popularity };
-        stats.Options.Add(negatives);
-        stats.Options.Add(sampling);
+        var negatives = new NegativeFlags();
+        negatives.AddTo(stats);
         stats.Options.Add(minHistory);
         stats.Options.Add(threshold);
         stats.Options.Add(json);
@@ -42,7 +40,7 @@ public static class DataCommand
             }
 
             var streams = UserStreams.Build(dataset);
-            var samples = SampleSet.Build(streams, new SampleOptions { MinHistory = r.GetValue(minHistory), Threshold = r.GetValue(threshold), Negatives = r.GetValue(negatives), NegativeSampling = r.GetValue(sampling) });
+            var samples = SampleSet.Build(streams, negatives.Apply(r, new SampleOptions { MinHistory = r.GetValue(minHistory), Threshold = r.GetValue(threshold) }));
             var s = DatasetStats.Of(samples);
             if (r.GetValue(json))
             {

@@ -54,11 +54,15 @@ public sealed class PointInTimeStats
     ];
 
     private readonly float[] _values;
+    private readonly SampleSet? _targets;      // implicit data: the samples whose drawn negatives have rows of their own
+    private readonly float[]? _negativeValues; // ... indexed by sample ordinal (positives' slots unused)
 
-    private PointInTimeStats(float[] values, StatsOptions options)
+    private PointInTimeStats(float[] values, StatsOptions options, SampleSet? targets, float[]? negativeValues)
     {
         _values = values;
         Options = options;
+        _targets = targets;
+        _negativeValues = negativeValues;
     }
 
     /// <summary>The options used.</summary>
@@ -70,8 +74,42 @@ public sealed class PointInTimeStats
     /// <summary>The statistics of the event at a stream row.</summary>
     public ReadOnlySpan<float> Row(int row) => _values.AsSpan(row * Width, Width);
 
+    /// <summary>
+    /// The statistics of the sample at <paramref name="ordinal"/>: its event's row, or for a drawn negative of implicit data the
+    /// row of its drawn item at the positive's moment (the user's columns are the positive's; the category and item columns are
+    /// the drawn item's, read from the same counters, so never from the item's future). Implicit samples need statistics computed
+    /// with <see cref="Compute(SampleSet, StatsOptions?)"/> on the same set.
+    /// </summary>
+    public ReadOnlySpan<float> Sample(SampleSet samples, int ordinal)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        if (!samples.IsImplicit || samples.NegativesPerPositive == 0 || samples.Label(ordinal) == 1)
+        {
+            return Row(samples[ordinal].Row);
+        }
+
+        if (!ReferenceEquals(samples, _targets) || _negativeValues is null)
+        {
+            throw new ArgumentException("these statistics were computed without the samples' drawn negatives: compute them with PointInTimeStats.Compute(samples)", nameof(samples));
+        }
+
+        return _negativeValues.AsSpan(ordinal * Width, Width);
+    }
+
+    /// <summary>
+    /// The statistics of every event of the samples' streams and, for implicit data, of every drawn negative (its target item at
+    /// the moment of its positive), in the same time-ordered pass.
+    /// </summary>
+    public static PointInTimeStats Compute(SampleSet samples, StatsOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        return Compute(samples.Streams, samples.Threshold, options, samples.IsImplicit && samples.NegativesPerPositive > 0 ? samples : null);
+    }
+
     /// <summary>Computes the statistics of every event of <paramref name="streams"/>; a rating &gt;= <paramref name="threshold"/> is a positive.</summary>
-    public static PointInTimeStats Compute(UserStreams streams, float threshold, StatsOptions? options = null)
+    public static PointInTimeStats Compute(UserStreams streams, float threshold, StatsOptions? options = null) => Compute(streams, threshold, options, null);
+
+    private static PointInTimeStats Compute(UserStreams streams, float threshold, StatsOptions? options, SampleSet? targets)
     {
         ArgumentNullException.ThrowIfNull(streams);
         options ??= new StatsOptions();
@@ -100,6 +138,23 @@ public sealed class PointInTimeStats
         }
 
         var values = new float[(long)n * Width];
+
+        // Implicit data: the first ordinal (the positive) of each event's sample group; its negatives follow it.
+        int group = targets is null ? 0 : targets.NegativesPerPositive + 1;
+        int[]? positiveOf = null;
+        float[]? negativeValues = null;
+        if (targets is not null)
+        {
+            positiveOf = new int[n];
+            Array.Fill(positiveOf, -1);
+            for (int o = 0; o < targets.Count; o += group)
+            {
+                positiveOf[targets[o].Row] = o;
+            }
+
+            negativeValues = new float[(long)targets.Count * Width];
+        }
+
         var user = new Counter[streams.UserCount];
         var item = new Counter[streams.Dataset.Items.Count];
         var userCategory = new Dictionary<long, Counter>();
@@ -126,6 +181,24 @@ public sealed class PointInTimeStats
             }
 
             Fill(values.AsSpan(row * Width, Width), user[u], cc, item[j], global, scale, options);
+            if (positiveOf is not null && positiveOf[row] >= 0)
+            {
+                // The drawn negatives of this event: the same moment, their own item's counters.
+                for (int o = positiveOf[row] + 1; o < positiveOf[row] + group; o++)
+                {
+                    int drawn = targets!.TargetItem(o);
+                    Counter dc = default;
+                    foreach (int c in categories[drawn])
+                    {
+                        if (userCategory.TryGetValue(Key(u, c), out Counter x))
+                        {
+                            dc.Add(x);
+                        }
+                    }
+
+                    Fill(negativeValues.AsSpan(o * Width, Width), user[u], dc, item[drawn], global, scale, options);
+                }
+            }
 
             // The user's own state moves at once: the user's next event (same second or later) may read this one.
             bool positive = ratings[row] >= threshold;
@@ -139,7 +212,7 @@ public sealed class PointInTimeStats
             }
         }
 
-        return new PointInTimeStats(values, options);
+        return new PointInTimeStats(values, options, targets, negativeValues);
     }
 
     private static void Publish(ReadOnlySpan<ulong> group, ReadOnlySpan<int> items, ReadOnlySpan<float> ratings, float threshold, Counter[] item, ref Counter global)
@@ -155,7 +228,7 @@ public sealed class PointInTimeStats
 
     /// <summary>
     /// The 8 values of one event from its counters: the user's earlier events, the user's earlier events on the target's categories
-    /// (summed over them), the item's and all users' events before the event's time. Shared by <see cref="Compute"/> and
+    /// (summed over them), the item's and all users' events before the event's time. Shared by <see cref="Compute(UserStreams, float, StatsOptions?)"/> and
     /// <see cref="OnlineStats"/>, so training and serving compute the same numbers.
     /// </summary>
     internal static void Fill(Span<float> v, Counter user, Counter userCategory, Counter item, Counter global, RatingScale scale, StatsOptions options)

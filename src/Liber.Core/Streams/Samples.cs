@@ -135,19 +135,6 @@ public sealed class SampleSet
         ? Streams.Ratings[_rows[ordinal]] >= Threshold ? 1 : 0
         : ordinal % (NegativesPerPositive + 1) == 0 ? 1 : 0;
 
-    /// <summary>
-    /// Throws a one-line <see cref="ArgumentException"/> naming <paramref name="consumer"/> when the set has drawn negatives: the
-    /// models' inputs (batch writer, point-in-time statistics, GBDT features) read the event's own item and its statistics,
-    /// which for a negative would be the positive's, so implicit data cannot be trained or evaluated yet (issue 19).
-    /// </summary>
-    public void RequireEventTargets(string consumer)
-    {
-        if (_items is not null && NegativesPerPositive > 0)
-        {
-            throw new ArgumentException($"{consumer}: {Streams.Dataset.Kind} is implicit feedback with {NegativesPerPositive} drawn negatives per positive, and training on drawn negatives is not built yet (their item features and statistics would be the positive's); `liber data stats`, `partition`, `learn` and `probe` work on it");
-        }
-    }
-
     /// <summary>The target item of a sample: the event's item, or for an implicit negative the drawn item.</summary>
     public int TargetItem(int ordinal) => _items is null ? Streams.Items[_rows[ordinal]] : _items[ordinal];
 

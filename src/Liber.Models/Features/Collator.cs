@@ -32,7 +32,7 @@ public sealed class Collator
         _tables = tables;
         _liber = liber;
         _writer = new BatchWriter(tables.Map, longHistory, liber is null ? 0 : liber.IsPerUser ? 1 : tables.Map.MaxPartitions, stats);
-        _stats = stats ? PointInTimeStats.Compute(samples.Streams, samples.Threshold) : null;
+        _stats = stats ? PointInTimeStats.Compute(samples) : null;
         if (longHistory?.Kind == LongHistoryKind.CategorySearch)
         {
             _search = CategoryIndex.Build(samples.Streams, tables);

@@ -23,7 +23,6 @@ internal readonly ref struct SampleSource : IBatchSource
     public SampleSource(SampleSet samples, FeatureTables tables, CategoryIndex? search, PartitionVectors? liber, ReadOnlySpan<int> ordinals, PointInTimeStats? stats = null)
     {
         ArgumentNullException.ThrowIfNull(samples);
-        samples.RequireEventTargets("the batch writer");
         _stats = stats;
         _samples = samples;
         _tables = tables;
@@ -50,14 +49,15 @@ internal readonly ref struct SampleSource : IBatchSource
         return _tables.UserFields.AsSpan(User(sample) * fu, fu);
     }
 
-    public long Item(int sample) => _streamItems[Row(sample)] + 1;
+    // The target: the event's item, or for a drawn negative of implicit data the drawn item.
+    public long Item(int sample) => Target(sample) + 1;
 
-    public ReadOnlySpan<long> ItemCategories(int sample) => _tables.ItemCategories.AsSpan(_streamItems[Row(sample)] * _c, _c);
+    public ReadOnlySpan<long> ItemCategories(int sample) => _tables.ItemCategories.AsSpan(Target(sample) * _c, _c);
 
     public ReadOnlySpan<long> ItemFields(int sample)
     {
         int fi = _tables.Map.ItemFields.Count;
-        return _tables.ItemFields.AsSpan(_streamItems[Row(sample)] * fi, fi);
+        return _tables.ItemFields.AsSpan(Target(sample) * fi, fi);
     }
 
     public float Label(int sample) => _samples.Label(_ordinals[sample]);
@@ -82,7 +82,7 @@ internal readonly ref struct SampleSource : IBatchSource
     }
 
     public ReadOnlySpan<float> Stats(int sample) =>
-        (_stats ?? throw new InvalidOperationException("the batch needs the point-in-time statistics but the collator has none")).Row(Row(sample));
+        (_stats ?? throw new InvalidOperationException("the batch needs the point-in-time statistics but the collator has none")).Sample(_samples, _ordinals[sample]);
 
     public int PartitionRows(int sample, Span<long> rows)
     {
@@ -90,5 +90,5 @@ internal readonly ref struct SampleSource : IBatchSource
         return _liber!.Lookup(user, index, rows);
     }
 
-    private int Row(int sample) => _samples[_ordinals[sample]].Row;
+    private int Target(int sample) => _samples.TargetItem(_ordinals[sample]);
 }

@@ -34,8 +34,6 @@ public sealed class GbdtFeatures
     public GbdtFeatures(SampleSet samples, PointInTimeStats stats, FeatureTables tables)
     {
         ArgumentNullException.ThrowIfNull(samples);
-        samples.RequireEventTargets("the GBDT peer");
-        ArgumentNullException.ThrowIfNull(samples);
         ArgumentNullException.ThrowIfNull(stats);
         ArgumentNullException.ThrowIfNull(tables);
         if (stats.Rows != samples.Streams.EventCount)
@@ -82,9 +80,9 @@ public sealed class GbdtFeatures
         row.Clear();
         UserStreams s = _samples.Streams;
         (int user, _, int sampleRow) = _samples[ordinal];
-        int item = s.Items[sampleRow];
+        int item = _samples.TargetItem(ordinal); // a drawn negative's own item (implicit data)
         float threshold = _samples.Threshold;
-        _stats.Row(sampleRow).CopyTo(row);
+        _stats.Sample(_samples, ordinal).CopyTo(row);
         int at = PointInTimeStats.Width;
 
         // Short-term window: the same rows as the backbones' history.

@@ -88,7 +88,6 @@ public static class TrainingRun
         }
 
         SampleSet samples = SampleSet.Build(UserStreams.Build(dataset), options.Samples);
-        samples.RequireEventTargets("liber train");
         if (samples.TrainCount == 0 || samples.ValidCount == 0 || samples.TestCount == 0)
         {
             throw new ArgumentException($"data set {dataset.Source} gives {samples.TrainCount} train, {samples.ValidCount} validation and {samples.TestCount} test samples: each split needs at least one");
@@ -97,7 +96,7 @@ public static class TrainingRun
         FeatureTables tables = FeatureTables.Build(samples, options.MaxPartitions);
         if (gbdt)
         {
-            var features = new Gbdt.GbdtFeatures(samples, PointInTimeStats.Compute(samples.Streams, samples.Threshold), tables);
+            var features = new Gbdt.GbdtFeatures(samples, PointInTimeStats.Compute(samples), tables);
             (Gbdt.GbdtPeer peer, TrainResult trees) = Gbdt.GbdtPeer.Fit(samples, features, options.Gbdt with { Seed = unchecked((int)options.Training.Seed), Threads = options.Threads });
             peer.Dispose();
             progress?.Invoke(trees.History[^1]);

@@ -178,11 +178,54 @@ public sealed class NegativeSamplingTests
     }
 
     [Fact]
-    public void Models_refuse_drawn_negatives_until_their_inputs_read_the_drawn_item()
+    public void A_drawn_negative_gets_the_statistics_of_its_own_item_at_its_positives_moment()
     {
-        var e = Assert.Throws<ArgumentException>(() => Build(Implicit(7)).RequireEventTargets("liber train"));
-        Assert.StartsWith("liber train: implicit-test is implicit feedback with 4 drawn negatives", e.Message, StringComparison.Ordinal);
-        Build(Implicit(7), new SampleOptions { Negatives = 0 }).RequireEventTargets("liber train");
-        Build(StreamFixtures.Random(1, users: 5, maxEvents: 20)).RequireEventTargets("liber train");
+        SampleSet s = Build(Implicit(7));
+        PointInTimeStats stats = PointInTimeStats.Compute(s);
+        UserStreams st = s.Streams;
+        int width = s.NegativesPerPositive + 1, checkedNegatives = 0;
+        for (int o = 0; o < s.Count; o++)
+        {
+            (int user, int index, int row) = s[o];
+            ReadOnlySpan<float> v = stats.Sample(s, o);
+            if (s.Label(o) == 1)
+            {
+                Assert.Equal(stats.Row(row).ToArray(), v.ToArray());
+                continue;
+            }
+
+            // The user's columns are the positive's: the same user at the same moment.
+            ReadOnlySpan<float> positive = stats.Row(s[o - (o % width)].Row);
+            Assert.Equal(positive[..3].ToArray(), v[..3].ToArray());
+
+            // The item's columns count the drawn item's events strictly before the positive's time (brute force), never later ones.
+            int drawn = s.TargetItem(o);
+            long t = st.Timestamps[row], before = 0;
+            for (int r = 0; r < st.EventCount; r++)
+            {
+                before += st.Items[r] == drawn && st.Timestamps[r] < t ? 1 : 0;
+            }
+
+            Assert.Equal(MathF.Log(1 + before) / 10, v[5], 5);
+            Assert.True(v[6] is >= 0 and <= 1 && v[7] is >= -1e-6f and <= 1 + 1e-6f, $"sample {o}: item rates {v[6]}, {v[7]}");
+            Assert.True(index >= 0 && user >= 0);
+            checkedNegatives++;
+        }
+
+        Assert.Equal(s.Count / width * s.NegativesPerPositive, checkedNegatives);
+    }
+
+    [Fact]
+    public void Statistics_computed_without_the_samples_refuse_a_negative_and_rated_data_needs_none()
+    {
+        SampleSet s = Build(Implicit(7));
+        PointInTimeStats eventsOnly = PointInTimeStats.Compute(s.Streams, s.Threshold);
+        _ = eventsOnly.Sample(s, 0); // a positive reads its event's row
+        var e = Assert.Throws<ArgumentException>(() => eventsOnly.Sample(s, 1).ToArray());
+        Assert.Contains("without the samples' drawn negatives", e.Message, StringComparison.Ordinal);
+
+        SampleSet rated = Build(StreamFixtures.Random(1, users: 5, maxEvents: 20));
+        PointInTimeStats r = PointInTimeStats.Compute(rated);
+        Assert.Equal(r.Row(rated[3].Row).ToArray(), r.Sample(rated, 3).ToArray());
     }
 }
