@@ -40,6 +40,8 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
     private readonly Uif? _fusion;
     private readonly Mlp _head;
     private readonly Linear _output;
+    private readonly Linear? _gate; // gated fusion: sigmoid(W_g [x; f]) per backbone feature
+    private readonly Linear? _lift; // gated fusion: W_f f, the fused vector in the backbone's feature space
 
     /// <summary>Creates a model from a feature map and a resolved configuration.</summary>
     public CtrModel(FeatureMap map, ModelConfig config)
@@ -50,7 +52,18 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
         Map = map;
         _backbone = BackboneCatalog.Get(config.Backbone).Create(map, config.Options);
         _fusion = config.Fusion is null ? null : new Uif(config.Fusion, _backbone.TargetWidth);
-        int width = _backbone.OutputWidth + (config.Options.Stats ? PointInTimeStats.Width : 0) + (_fusion?.OutputSize ?? 0);
+        bool gated = config.Fusion?.Variant.IsGatedResidual == true;
+        if (gated)
+        {
+            _gate = nn.Linear(_backbone.OutputWidth + _fusion!.OutputSize, _backbone.OutputWidth);
+            _lift = nn.Linear(_fusion.OutputSize, _backbone.OutputWidth, hasBias: false);
+            using (no_grad())
+            {
+                _gate.bias!.fill_(-2.0); // the gate starts nearly closed (0.12): LIBER opens it only where it helps
+            }
+        }
+
+        int width = _backbone.OutputWidth + (config.Options.Stats ? PointInTimeStats.Width : 0) + (_fusion is null || gated ? 0 : _fusion.OutputSize);
         _head = new Mlp(width, config.Options.Hidden, config.Options.Dropout, "head");
         _output = nn.Linear(_head.OutputWidth, 1);
         RegisterComponents();
@@ -80,6 +93,14 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
         using var scope = NewDisposeScope();
         BackboneOutput b = _backbone.call(batch);                               // Features [B, W], Target [B, Tw]
         Tensor features = b.Features;
+        if (_gate is not null)
+        {
+            // Gated residual: x + sigmoid(W_g [x; f]) * W_f f; a sample without a visible partition has f = 0 and keeps x.
+            LiberInput liber = batch.Liber ?? throw new ArgumentException("the model has LIBER fusion but the batch has no partition vectors (collator built without PartitionVectors)");
+            Tensor fused = _fusion!.call(liber, b.Target);                     // [B, 32]
+            features = features + (_gate.call(cat([features, fused], 1)).sigmoid() * _lift!.call(fused)); // [B, W]
+        }
+
         if (Config.Options.Stats)
         {
             // The numeric group: the point-in-time statistics join every backbone's final-MLP input (its deep part).
@@ -87,7 +108,7 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
             features = cat([features, stats], 1);                              // [B, W + 8]
         }
 
-        if (_fusion is not null)
+        if (_fusion is not null && _gate is null)
         {
             LiberInput liber = batch.Liber ?? throw new ArgumentException("the model has LIBER fusion but the batch has no partition vectors (collator built without PartitionVectors)");
             features = cat([features, _fusion.call(liber, b.Target)], 1);     // [B, W + 32]

@@ -95,6 +95,8 @@ public sealed class FusionTests
     [InlineData("mean")]
     [InlineData("last")]
     [InlineData("no-shift")]
+    [InlineData("category-attention")]
+    [InlineData("gated")]
     public void Weights_sum_to_one_over_visible_slots_and_zero_partitions_give_zeros(string variant)
     {
         TorchRuntime.Configure(1, 4);
@@ -198,12 +200,62 @@ public sealed class FusionTests
         FusionOptions back = System.Text.Json.JsonSerializer.Deserialize<FusionOptions>(json)!;
         Assert.Same(FusionVariant.NoShift, back.Variant);
         Assert.False(back.UsesShift);
-        Assert.Equal(["attention", "mean", "last", "no-shift", "single"], FusionVariant.Names);
+        Assert.Equal(["attention", "mean", "last", "no-shift", "single", "category-attention", "gated"], FusionVariant.Names);
+        Assert.True(FusionVariant.Parse("category-attention").CategoryQuery);
+        Assert.True(FusionVariant.Parse("gated").IsGatedResidual);
+        Assert.Equal(2, FusionVariant.All.Count(v => v.CategoryQuery || v.IsGatedResidual));
         Assert.True(FusionVariant.Parse("single").IsPerUser);
         Assert.Equal(FusionWeighting.Mean, FusionVariant.Parse("mean").Weighting);
         Assert.All(FusionVariant.All.Where(v => v != FusionVariant.PerUser), v => Assert.False(v.IsPerUser));
         var e = Assert.Throws<ArgumentException>(() => FusionVariant.Parse("sum"));
-        Assert.Equal("unknown fusion variant 'sum'; known: attention, mean, last, no-shift, single", e.Message);
+        Assert.Equal("unknown fusion variant 'sum'; known: attention, mean, last, no-shift, single, category-attention, gated", e.Message);
         Assert.Throws<System.Text.Json.JsonException>(() => System.Text.Json.JsonSerializer.Deserialize<FusionOptions>("""{"variant":3,"input_size":4}"""));
+    }
+
+    [Fact]
+    public void Category_attention_reads_the_targets_categories_and_not_its_id()
+    {
+        TorchRuntime.Configure(1, 7);
+        using var scope = NewDisposeScope();
+        LiberInput input = Input([4, 4], 4, 6);
+        Tensor categories = randn(2, 5);
+        Tensor t1 = cat([randn(2, 5), categories], 1), t2 = cat([randn(2, 5), categories], 1); // other ids, same categories
+        Tensor t3 = cat([t1[.., ..5], randn(2, 5)], 1);                                        // same id, other categories
+        using var uif = new Uif(new FusionOptions { Variant = FusionVariant.CategoryAttention, InputSize = 6, MaxPartitions = 4 }, 10);
+        Assert.True(uif.Weights(input, t1).allclose(uif.Weights(input, t2)));
+        Assert.False(uif.Weights(input, t1).allclose(uif.Weights(input, t3)));
+    }
+
+    [Fact]
+    public void Gated_fusion_adds_to_the_backbones_features_and_a_user_without_partitions_scores_as_without_liber()
+    {
+        TorchRuntime.Configure(1, 9);
+        using var scope = NewDisposeScope();
+        var options = new Liber.Models.Backbones.BackboneOptions { EmbeddingSize = 8, Hidden = [16], AttentionHidden = [8], Stats = false };
+        using var vectors = PartitionVectors.PerUser(Fixture.Samples.Streams.UserCount, new float[Fixture.Samples.Streams.UserCount * 3], 3, new bool[Fixture.Samples.Streams.UserCount]);
+        var config = new ModelConfig { Backbone = "din", Options = options, Fusion = new FusionOptions { Variant = FusionVariant.Gated, InputSize = 3, MaxPartitions = 1 } };
+        using var gated = new CtrModel(Fixture.Tables.Map, config);
+        using var plain = new CtrModel(Fixture.Tables.Map, config with { Fusion = null });
+
+        // Same head width as the model without LIBER (the fused vector is added, not concatenated): the plain model's
+        // weights load into the gated one's backbone and head, and with no visible partition (f = 0) the scores agree.
+        Dictionary<string, Tensor> state = plain.state_dict();
+        foreach ((string name, Tensor t) in gated.state_dict())
+        {
+            if (state.TryGetValue(name, out Tensor? w))
+            {
+                using (no_grad())
+                {
+                    t.copy_(w);
+                }
+            }
+        }
+
+        gated.eval();
+        plain.eval();
+        int[] ordinals = Enumerable.Range(0, 16).ToArray();
+        CtrBatch batch = new Collator(Fixture.Samples, Fixture.Tables, liber: vectors).Build(ordinals);
+        Assert.True(gated.call(batch).allclose(plain.call(batch), rtol: 1e-5, atol: 1e-6));
+        Assert.Contains(gated.named_parameters(), p => p.name.StartsWith("_gate", StringComparison.Ordinal));
     }
 }

@@ -23,12 +23,14 @@ public enum FusionWeighting
 [JsonConverter(typeof(FusionVariantJsonConverter))]
 public sealed record FusionVariant
 {
-    private FusionVariant(string name, FusionWeighting weighting, bool usesShift, bool isPerUser)
+    private FusionVariant(string name, FusionWeighting weighting, bool usesShift, bool isPerUser, bool categoryQuery = false, bool gated = false)
     {
         Name = name;
         Weighting = weighting;
         UsesShift = usesShift;
         IsPerUser = isPerUser;
+        CategoryQuery = categoryQuery;
+        IsGatedResidual = gated;
     }
 
     /// <summary>The default: target-aware attention over summaries and shifts (the paper's UIF).</summary>
@@ -46,8 +48,20 @@ public sealed record FusionVariant
     /// <summary>Baseline <c>single</c>: one vector per user (a summary of the history up to the train cut, KAR-style); P = 1.</summary>
     public static FusionVariant PerUser { get; } = new("single", FusionWeighting.Attention, usesShift: false, isPerUser: true);
 
+    /// <summary>
+    /// Attention whose query is the target's categories only (the category half of the backbone's target vector), not its
+    /// id: a partition's taste for crime dramas speaks to every crime drama, also to one whose id embedding is barely trained.
+    /// </summary>
+    public static FusionVariant CategoryAttention { get; } = new("category-attention", FusionWeighting.Attention, usesShift: true, isPerUser: false, categoryQuery: true);
+
+    /// <summary>
+    /// Attention as the default, and the fused vector enters as a gated residual on the backbone's features
+    /// (<c>x + sigmoid(W_g [x; f]) * W_f f</c>, the gate starting nearly closed) instead of being concatenated.
+    /// </summary>
+    public static FusionVariant Gated { get; } = new("gated", FusionWeighting.Attention, usesShift: true, isPerUser: false, gated: true);
+
     /// <summary>Every variant, in the order shown in help.</summary>
-    public static IReadOnlyList<FusionVariant> All { get; } = [Attention, Mean, Last, NoShift, PerUser];
+    public static IReadOnlyList<FusionVariant> All { get; } = [Attention, Mean, Last, NoShift, PerUser, CategoryAttention, Gated];
 
     /// <summary>The variants' names.</summary>
     public static IReadOnlyList<string> Names { get; } = [.. All.Select(v => v.Name)];
@@ -63,6 +77,12 @@ public sealed record FusionVariant
 
     /// <summary>Whether this is the per-user baseline (one vector per user, P = 1).</summary>
     public bool IsPerUser { get; }
+
+    /// <summary>Whether the attention query reads only the target's categories (the second half of the target vector).</summary>
+    public bool CategoryQuery { get; }
+
+    /// <summary>Whether the fused vector enters the model as a gated residual on the backbone's features rather than concatenated.</summary>
+    public bool IsGatedResidual { get; }
 
     /// <summary>The variant of a name, or an <see cref="ArgumentException"/> naming the value and the known ones.</summary>
     public static FusionVariant Parse(string name) =>

@@ -22,6 +22,7 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
     private readonly Linear _output;
     private readonly FusionVariant _variant;
     private readonly double _scale;
+    private readonly int _queryFrom;
 
     /// <summary>Creates the layer for targets of width <paramref name="targetWidth"/>.</summary>
     public Uif(FusionOptions options, int targetWidth)
@@ -33,7 +34,9 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
         _summary = nn.Linear(options.InputSize, options.HiddenSize);
         _shift = options.UsesShift ? nn.Linear(options.InputSize, options.HiddenSize, hasBias: false) : null;
         _rank = nn.Embedding(options.MaxPartitions + 1, options.HiddenSize);
-        _query = nn.Linear(targetWidth, options.HiddenSize);
+        // category-attention: the query reads the category half of the target vector [item id E | categories E].
+        _queryFrom = options.Variant.CategoryQuery ? targetWidth / 2 : 0;
+        _query = nn.Linear(targetWidth - _queryFrom, options.HiddenSize);
         _output = nn.Linear(options.HiddenSize, options.OutputSize, hasBias: false);
         OutputSize = options.OutputSize;
         RegisterComponents();
@@ -110,7 +113,8 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
             case FusionWeighting.Last:
                 return input.Ranks.eq(zero).to_type(ScalarType.Float32) * mask;
             default:
-                Tensor q = _query.call(target).unsqueeze(-1);                   // [B, Tw] -> [B, H, 1]
+                Tensor query = _queryFrom == 0 ? target : target[.., _queryFrom..];  // [B, Tw] or its category half [B, Tw/2]
+                Tensor q = _query.call(query).unsqueeze(-1);                    // -> [B, H, 1]
                 Tensor scores = keys.bmm(q).squeeze(-1).mul(scale);            // [B, P]
                 scores = scores.masked_fill(input.Mask.logical_not(), minus);
                 // All-masked rows softmax to uniform; multiplying by the mask turns them into zeros.
