@@ -7,7 +7,7 @@ namespace Liber.Core.Tests.Streams;
 public sealed class NegativeSamplingTests
 {
     // An implicit data set (scale 1..1): users pick items at random times, with a popularity skew.
-    private static Dataset Implicit(int seed, int users = 40, int items = 60, int events = 1200)
+    private static Dataset Implicit(int seed, int users = 40, int items = 60, int events = 1200, (int Item, long Timestamp)[]? extra = null)
     {
         var rng = new Random(seed);
         var b = new DatasetBuilder("implicit-test", "memory", LastFm2KReader.Implicit, BadRowPolicy.Fail);
@@ -24,6 +24,11 @@ public sealed class NegativeSamplingTests
             {
                 b.Events.Add(b.Users.GetOrAdd(user), b.EventItem(item), 1000 + rng.Next(300) * 86_400L, 1f);
             }
+        }
+
+        foreach ((int item, long timestamp) in extra ?? [])
+        {
+            b.Events.Add(b.Users.GetOrAdd(users + 1000), b.EventItem(item), timestamp, 1f); // a newcomer with too few events for a sample
         }
 
         return b.Build();
@@ -227,5 +232,30 @@ public sealed class NegativeSamplingTests
         SampleSet rated = Build(StreamFixtures.Random(1, users: 5, maxEvents: 20));
         PointInTimeStats r = PointInTimeStats.Compute(rated);
         Assert.Equal(r.Row(rated[3].Row).ToArray(), r.Sample(rated, 3).ToArray());
+    }
+
+    [Fact]
+    public void A_negatives_statistics_never_read_its_items_future()
+    {
+        // Uniform draws do not depend on popularity, so all three sets draw the same negatives.
+        var uniform = new SampleOptions { NegativeSampling = NegativeSampling.Uniform };
+        SampleSet a = Build(Implicit(11), uniform);
+        PointInTimeStats sa = PointInTimeStats.Compute(a);
+        int o = Enumerable.Range(a.TrainCount, a.Count - a.TrainCount).First(i => a.Label(i) == 0);
+        int drawn = a.TargetItem(o);
+        long t = a.Streams.Timestamps[a[o].Row];
+
+        // The drawn item becomes a hit at and after the negative's moment: its past, and so the negative's row, stays the same.
+        SampleSet b = Build(Implicit(11, extra: [(drawn, t), (drawn, t + 1), (drawn, t + 86_400), (drawn, t + 2 * 86_400)]), uniform);
+        PointInTimeStats sb = PointInTimeStats.Compute(b);
+        Assert.Equal(a.Count, b.Count);
+        Assert.Equal(drawn, b.TargetItem(o));
+        Assert.Equal(sa.Sample(a, o).ToArray(), sb.Sample(b, o).ToArray());
+
+        // The control: the same events a day earlier are its past, and the item columns see them.
+        SampleSet c = Build(Implicit(11, extra: [(drawn, t - 86_400), (drawn, t - 86_399), (drawn, t - 86_398), (drawn, t - 86_397)]), uniform);
+        PointInTimeStats sc = PointInTimeStats.Compute(c);
+        Assert.Equal(drawn, c.TargetItem(o));
+        Assert.True(sc.Sample(c, o)[5] > sa.Sample(a, o)[5], "earlier events of the drawn item must raise its event count");
     }
 }
