@@ -83,6 +83,34 @@ public sealed class CheckpointSetupTests : IDisposable
     }
 
     [Fact]
+    public void The_template_writers_version_is_a_flag_recorded_in_the_checkpoint_and_reused_by_evaluate()
+    {
+        string ckpt = Path.Combine(_dir, "v2");
+        string cache = Path.Combine(_dir, "emb-v2.db");
+        var (code, output, error) = CliRunner.Run(["train", .. Data, "--backbone", "din", "--epochs", "1", "--batch-size", "64", "--liber", "--k", "10", "--template-version", "template-v2", "--embedding-cache", cache, "--checkpoint", ckpt, "--json"]);
+        Assert.True(code == 0, error);
+        double trained = JsonDocument.Parse(output).RootElement.GetProperty("test").GetProperty("auc").GetDouble();
+        string configPath = Path.Combine(ckpt, "config.json");
+        Assert.Equal("template-v2", (string?)JsonNode.Parse(File.ReadAllText(configPath))!["setup"]!["liber"]!["uil"]!["template_version"]);
+
+        // evaluate writes the same v2 texts from the record (a v1 text would encode differently and move the AUC) ...
+        (code, output, error) = CliRunner.Run(["evaluate", .. Data, "--checkpoint", ckpt, "--embedding-cache", cache, "--json"]);
+        Assert.True(code == 0, error);
+        Assert.Equal(trained, JsonDocument.Parse(output).RootElement.GetProperty("metrics").GetProperty("auc").GetDouble(), 6);
+
+        // ... and refuses the other wording.
+        (code, _, error) = CliRunner.Run(["evaluate", .. Data, "--checkpoint", ckpt, "--template-version", "template-v1"]);
+        Assert.Equal(1, code);
+        Assert.Contains("--template-version template-v1 conflicts with the checkpoint's template writer template-v2", error, StringComparison.Ordinal);
+
+        // learn writes v2 texts (their label) with the flag, v1 without.
+        string texts = Path.Combine(_dir, "texts.jsonl");
+        (code, _, error) = CliRunner.Run(["learn", .. Data, "--k", "10", "--template-version", "template-v2", "--out", texts]);
+        Assert.True(code == 0, error);
+        Assert.Contains(Liber.Interests.Template.TemplateInterestWriter.LabelV2, File.ReadAllText(texts), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_truncated_model_bin_or_a_corrupt_config_is_one_line_naming_the_file()
     {
         string ckpt = Path.Combine(_dir, "plain");

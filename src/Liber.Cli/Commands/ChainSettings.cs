@@ -37,7 +37,7 @@ public sealed record ChainSettings(PartitionOptions Partition, string Backend, s
                 Backend = backend.Name,
                 Model = backend.Model,
                 Mode = ModeName(Learn.Mode),
-                TemplateVersion = backend.Chat is null ? TemplateInterestWriter.Version : PromptTemplates.CurrentVersion,
+                TemplateVersion = backend.Chat is null ? Learn.TemplateVersion : PromptTemplates.CurrentVersion,
                 Domain = Learn.Domain,
             },
             Encoder = Encoder,
@@ -79,10 +79,12 @@ public sealed record ChainSettings(PartitionOptions Partition, string Backend, s
         conflicts.Check(chain.Llm.Mode, v => v == u.Mode, $"UIL mode {u.Mode}");
         conflicts.Check(chain.Llm.Domain, v => v == u.Domain, $"prompt domain {u.Domain}");
         conflicts.Check(chain.Encoder, v => v == recorded.Encoder, $"encoder {recorded.Encoder}");
+        conflicts.Check(chain.Llm.TemplateVersion, v => u.Backend != "template" || v == u.TemplateVersion, $"template writer {u.TemplateVersion}");
         LearnOptions learn = chain.Llm.ReadLearnOptions(r, "generic") with
         {
             Mode = u.Mode == "one-call" ? LearnMode.OneCall : LearnMode.TwoCall,
             Domain = u.Domain,
+            TemplateVersion = u.Backend == "template" && TemplateInterestWriter.Versions.Contains(u.TemplateVersion) ? u.TemplateVersion : TemplateInterestWriter.Version,
         };
         return new ChainSettings(p.ToOptions(), u.Backend, u.Backend == "openai" ? u.Model : null, learn, recorded.Encoder);
     }

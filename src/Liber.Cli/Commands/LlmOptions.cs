@@ -26,6 +26,9 @@ public sealed class LlmOptions
     /// <summary>--mode.</summary>
     public Option<string> Mode { get; } = new("--mode") { Description = "two-call (default, as the paper: summary then shift) or one-call (one JSON answer with both, half the calls)", DefaultValueFactory = _ => "two-call" };
 
+    /// <summary>--template-version.</summary>
+    public Option<string?> TemplateVersion { get; } = new("--template-version") { Description = $"template backend: the writer's wording, {string.Join(" or ", Liber.Interests.Template.TemplateInterestWriter.Versions)} (default {Liber.Interests.Template.TemplateInterestWriter.Version}; template-v2 writes words for a sentence encoder, docs/knowledge.md)" };
+
     /// <summary>--domain.</summary>
     public Option<string?> Domain { get; } = new("--domain") { Description = "prompt domain: movies, music or generic (default: from the data set kind)" };
 
@@ -73,7 +76,8 @@ public sealed class LlmOptions
     {
         Backend.AcceptOnlyFromAmong("template", "openai", "llama");
         Mode.AcceptOnlyFromAmong("two-call", "one-call");
-        foreach (Option o in new Option[] { Backend, Endpoint, Model, KeyFile, Gguf, LlamaThreads, Mode, Domain, Cache, InFlight, MaxCalls, MaxTokens, Temperature, MaxOutput, Seed, NoJson, Timeout, Retries })
+        TemplateVersion.AcceptOnlyFromAmong([.. Liber.Interests.Template.TemplateInterestWriter.Versions]);
+        foreach (Option o in new Option[] { Backend, Endpoint, Model, KeyFile, Gguf, LlamaThreads, Mode, TemplateVersion, Domain, Cache, InFlight, MaxCalls, MaxTokens, Temperature, MaxOutput, Seed, NoJson, Timeout, Retries })
         {
             c.Options.Add(o);
         }
@@ -123,6 +127,7 @@ public sealed class LlmOptions
         {
             Mode = r.GetValue(Mode) == "one-call" ? LearnMode.OneCall : LearnMode.TwoCall,
             Domain = r.GetValue(Domain) ?? PromptTemplates.DomainFor(datasetKind),
+            TemplateVersion = r.GetValue(TemplateVersion) ?? Liber.Interests.Template.TemplateInterestWriter.Version,
             MaxInFlight = r.GetValue(InFlight),
             MaxCalls = r.GetValue(MaxCalls),
             MaxTokens = r.GetValue(MaxTokens),

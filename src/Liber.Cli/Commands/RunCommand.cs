@@ -24,6 +24,7 @@ public static class RunCommand
             Mode = l.Mode == "one-call" ? Liber.Interests.Learning.LearnMode.OneCall : Liber.Interests.Learning.LearnMode.TwoCall,
             Domain = s.Domain ?? Liber.Interests.Prompts.PromptTemplates.DomainFor(kind),
             MaxInFlight = s.MaxInFlight,
+            TemplateVersion = s.TemplateVersion ?? Liber.Interests.Template.TemplateInterestWriter.Version,
         };
         learn.Validate();
         return Pipeline.LiberVectorSource.For(

@@ -317,6 +317,11 @@ public static class ExperimentChecks
             bad("liber.encoder", $"'{l.Encoder}' is not an encoder; accepted: {string.Join(", ", encoders)}");
         }
 
+        if (l.TemplateVersion is string tv && !global::Liber.Interests.Template.TemplateInterestWriter.Versions.Contains(tv))
+        {
+            bad("liber.template_version", $"'{tv}' is not a template writer version; accepted: {string.Join(", ", global::Liber.Interests.Template.TemplateInterestWriter.Versions)}");
+        }
+
         if (l.Domain is string d && !PromptTemplates.Domains.Contains(d))
         {
             bad("liber.domain", $"'{d}' is not a prompt domain; accepted: {string.Join(", ", PromptTemplates.Domains)}");

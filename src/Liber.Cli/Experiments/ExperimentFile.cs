@@ -265,6 +265,11 @@ public sealed record LiberSpec
     /// <summary>Prompt domain (movies, music, generic); null picks by data set.</summary>
     [JsonPropertyName("domain")] public string? Domain { get; init; }
 
+    /// <summary>template backend: the writer's wording (template-v1, template-v2); null: template-v1 (left out of the resolved config when null, so older run hashes stay valid).</summary>
+    [JsonPropertyName("template_version")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? TemplateVersion { get; init; }
+
     /// <summary>Knowledge encoder: minilm, arctic-xs or openai.</summary>
     [JsonPropertyName("encoder")] public string Encoder { get; init; } = "minilm";
 

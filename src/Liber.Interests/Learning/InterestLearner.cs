@@ -53,7 +53,7 @@ public sealed class InterestLearner
         var users = Enumerable.Range(0, partitions.UserCount).Where(u => partitions.Of(u).Length > 0).ToArray();
         if (_backend.Chat is null)
         {
-            var writer = new TemplateInterestWriter(_streams, _options.Domain);
+            var writer = new TemplateInterestWriter(_streams, _options.Domain, _options.TemplateVersion);
             Parallel.ForEach(users, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, u => run.WriteTemplate(writer, u));
         }
         else
@@ -94,7 +94,7 @@ public sealed class InterestLearner
                 _offsets[u + 1] = _offsets[u] + partitions.Of(u).Length;
             }
 
-            _version = learner._backend.Chat is null ? TemplateInterestWriter.Version : learner._renderer.Templates.Version;
+            _version = learner._backend.Chat is null ? learner._options.TemplateVersion : learner._renderer.Templates.Version;
             _pipeline = Resilience.Build(learner._options.Resilience, () => _ct, reason =>
             {
                 Interlocked.Increment(ref _retries);

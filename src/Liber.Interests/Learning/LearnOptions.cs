@@ -79,6 +79,9 @@ public sealed record LearnOptions
     /// <summary>Prompt domain: movies, music or generic.</summary>
     public string Domain { get; init; } = "movies";
 
+    /// <summary>The template backend's wording (<see cref="Template.TemplateInterestWriter.Versions"/>; default the first, template-v1, kept for reproducibility). Part of every cached text's key.</summary>
+    public string TemplateVersion { get; init; } = Template.TemplateInterestWriter.Version;
+
     /// <summary>Length caps and word limits of the prompts (part of the prompt text, hence of the cache key).</summary>
     public Prompts.PromptLimits Limits { get; init; } = new();
 
@@ -106,6 +109,11 @@ public sealed record LearnOptions
     /// <summary>Validates the options.</summary>
     public void Validate()
     {
+        if (!Template.TemplateInterestWriter.Versions.Contains(TemplateVersion))
+        {
+            throw new ArgumentException($"template writer version '{TemplateVersion}' is not one of {string.Join(", ", Template.TemplateInterestWriter.Versions)}");
+        }
+
         if (MaxInFlight < 1)
         {
             throw new ArgumentException($"max in flight must be at least 1 (got {MaxInFlight})");
