@@ -99,6 +99,13 @@ public sealed class ExperimentTests : IDisposable
         Assert.Equal(cells.Select(c => c.Hash()), new ExperimentRunner(ExperimentFile.Load(Write("grid2.json", Grid)), "elsewhere", new CountingExecutor(), TextWriter.Null).Cells().Select(c => c.Hash()));
         Assert.NotEqual(cells[0].Hash(), (cells[0] with { Seed = 99 }).Hash());
         Assert.Contains(cells, c => c.Label() == "deepfm+liber-mean-gap600s-two-call-s2");
+
+        // The template writer's wording, when not the default, shows in the label (and so in report rows) and the hash.
+        string v2 = Grid.Replace("\"training\": { \"epochs\": 1 },", "\"training\": { \"epochs\": 1 }, \"liber\": { \"template_version\": \"template-v2\" },", StringComparison.Ordinal);
+        IReadOnlyList<RunSpec> v2Cells = new ExperimentRunner(ExperimentFile.Load(Write("v2.json", v2)), "runs", new CountingExecutor(), TextWriter.Null).Cells();
+        Assert.Contains(v2Cells, c => c.Label() == "deepfm+liber-mean-gap600s-two-call-template-v2-s2");
+        Assert.Contains(v2Cells, c => c.Label() == "din-s1");
+        Assert.Empty(v2Cells.Where(c => c.Liber is not null).Select(c => c.Hash()).Intersect(cells.Select(c => c.Hash())));
     }
 
     [Fact]
@@ -198,6 +205,7 @@ public sealed class ExperimentTests : IDisposable
         Assert.True(new FileInfo(Path.Combine(_dir, "rep", "attention-synthetic.png")).Length > 1000);
         Assert.Contains("UIF attention of one test sample", output, StringComparison.Ordinal);
         Approx.Equal(9.92556, ExperimentReport.RelaImpr(0.7215, 0.7015), abs: 1e-4); // (0.2215 / 0.2015 - 1) x 100
+        Assert.Equal(["+9.93%", "-0.45%", "0.00%", "0.00%"], new[] { 9.92556, -0.449, -0.001, 0.0 }.Select(ExperimentReport.SignedPercent));
     }
 
     [Fact]

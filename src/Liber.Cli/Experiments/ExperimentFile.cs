@@ -270,6 +270,10 @@ public sealed record LiberSpec
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? TemplateVersion { get; init; }
 
+    /// <summary>The backend as labels and report rows show it: the template writer's version where it is not the default (template-v2), else the backend.</summary>
+    public string BackendLabel() =>
+        Backend == "template" && TemplateVersion is string v && v != global::Liber.Interests.Template.TemplateInterestWriter.Version ? v : Backend;
+
     /// <summary>Knowledge encoder: minilm, arctic-xs or openai.</summary>
     [JsonPropertyName("encoder")] public string Encoder { get; init; } = "minilm";
 

@@ -30,7 +30,7 @@ public sealed record FinishedRun(string Directory, RunSpec Spec, JsonElement Res
         && a.TryGetProperty(key, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : null;
 
     /// <summary>The row label of its group: backbone, and LIBER's axes when on.</summary>
-    public string GroupLabel() => (Spec.Liber is { } l ? $"{Spec.Backbone} + LIBER ({l.Fusion}, {l.Policy.Label()}, {l.Mode}, {l.Settings.Backend})" : Spec.Backbone)
+    public string GroupLabel() => (Spec.Liber is { } l ? $"{Spec.Backbone} + LIBER ({l.Fusion}, {l.Policy.Label()}, {l.Mode}, {l.Settings.BackendLabel()})" : Spec.Backbone)
         + (Spec.Training.VariantLabel() is { Length: > 0 } v ? $" [{v}]" : "");
 
     /// <summary>A validation metric (auc, logloss, gauc), or NaN when undefined.</summary>
@@ -107,6 +107,9 @@ public static class ExperimentReport
         return runs;
     }
 
+    /// <summary>A RelaImpr as "+1.23%" / "-0.45%"; a value that rounds to zero is "0.00%" (a bare custom format would print "-+0.00%" for a tiny negative).</summary>
+    public static string SignedPercent(double value) => value.ToString("+0.00;-0.00;0.00", System.Globalization.CultureInfo.InvariantCulture) + "%";
+
     /// <summary>RelaImpr (DIN paper): ((AUC(model) - 0.5) / (AUC(base) - 0.5) - 1) x 100.</summary>
     public static double RelaImpr(double auc, double baseAuc) => ((auc - 0.5) / (baseAuc - 0.5) - 1) * 100;
 
@@ -146,7 +149,7 @@ public static class ExperimentReport
                     string backbone = g.First().Spec.Backbone;
                     string variant = g.First().Spec.Training.VariantLabel();
                     MeanStd baseAuc = MeanStd.Of(byData.Where(r => r.Spec.Liber is null && r.Spec.Backbone == backbone && r.Spec.Training.VariantLabel() == variant).Select(r => r.Test("auc")));
-                    impr = baseAuc.N == 0 ? "no baseline" : $"{RelaImpr(auc.Mean, baseAuc.Mean).ToString("+0.00;-0.00", inv)}%";
+                    impr = baseAuc.N == 0 ? "no baseline" : SignedPercent(RelaImpr(auc.Mean, baseAuc.Mean));
                 }
 
                 string calls = g.First().Spec.Liber is null ? "0" : Format(g.Select(r => r.Accounting("llm_calls")));

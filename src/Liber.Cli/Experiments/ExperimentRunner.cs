@@ -62,7 +62,7 @@ public sealed record RunSpec
         string variant = Training.VariantLabel();
         string training = variant.Length == 0 ? "" : $"-{variant}";
         return Liber is { } l
-            ? $"{Backbone}+liber-{l.Fusion}-{l.Policy.Label()}-{l.Mode}{training}-s{Seed}"
+            ? $"{Backbone}+liber-{l.Fusion}-{l.Policy.Label()}-{l.Mode}{(l.Settings.BackendLabel() == l.Settings.Backend ? "" : "-" + l.Settings.BackendLabel())}{training}-s{Seed}"
             : $"{Backbone}{training}-s{Seed}";
     }
 

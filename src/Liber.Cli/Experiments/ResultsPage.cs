@@ -232,7 +232,7 @@ public static class ResultsPage
                     MeanStd refAuc = MeanStd.Of(refRuns.Select(r => r.Test("auc")));
                     string referenceLabel = variant.Length == 0 ? referenceBackbone : $"{referenceBackbone} [{variant}]";
                     reference = refAuc.N == 0 ? $"{referenceLabel} (not run)" : referenceLabel;
-                    impr = refAuc.N == 0 ? "" : $"{ExperimentReport.RelaImpr(auc.Mean, refAuc.Mean).ToString("+0.00;-0.00", Inv)}%";
+                    impr = refAuc.N == 0 ? "" : ExperimentReport.SignedPercent(ExperimentReport.RelaImpr(auc.Mean, refAuc.Mean));
                     verdict = refAuc.N == 0 ? "" : Verdict(auc, refAuc);
                     validVerdict = refAuc.N == 0 ? "" : Verdict(valid, MeanStd.Of(refRuns.Select(r => r.Valid("auc"))));
                 }
