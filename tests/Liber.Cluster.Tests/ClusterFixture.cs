@@ -4,7 +4,10 @@ using Orleans.TestingHost;
 
 namespace Liber.Cluster.Tests;
 
-/// <summary>A 3-silo in-process Orleans cluster with memory grain storage over the ml-100k settings (not started when ml-100k is absent).</summary>
+/// <summary>
+/// A 3-silo in-process Orleans cluster over the ml-100k settings (not started when ml-100k is absent), with memory grain
+/// storage behind Orleans' fault injection (a test can make one grain's next write fail).
+/// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
     private InProcessTestCluster? _cluster;
@@ -24,7 +27,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             return;
         }
 
-        _cluster = ClusterFactory.Build(Data.Settings, silo => silo.AddMemoryGrainStorage(ClusterHosting.StorageName));
+        _cluster = ClusterFactory.Build(Data.Settings, silo => silo.AddFaultInjectionMemoryStorage(ClusterHosting.StorageName));
         await _cluster.DeployAsync();
     }
 

@@ -3,6 +3,8 @@ using Liber.Core.Storage;
 using Liber.Core.Tests.Readers;
 using Liber.Store;
 using Microsoft.Data.Sqlite;
+using Orleans.TestingHost;
+using Xunit.Abstractions;
 
 namespace Liber.Cluster.Tests;
 
@@ -11,7 +13,7 @@ namespace Liber.Cluster.Tests;
 /// traffic through the client and each silo in turn, close the same partitions (numbers, ranges, ids, content hashes)
 /// as the SQLite store and as batch partitioning; a batch sent again through other silos is all duplicates.
 /// </summary>
-public sealed class ClusterIngestTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>, IDisposable
+public sealed class ClusterIngestTests(ClusterFixture fixture, ITestOutputHelper output) : IClassFixture<ClusterFixture>, IDisposable
 {
     private readonly TempDir _dir = new();
 
@@ -32,6 +34,7 @@ public sealed class ClusterIngestTests(ClusterFixture fixture) : IClassFixture<C
         // The cluster: batches of 400 events, each through the next entrance (client, silo 0, 1, 2, client, ...).
         var closed = new List<Partition>();
         int applied = 0, batches = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         foreach (ExternalEvent[] batch in traffic.Select(t => t.Event).Chunk(400))
         {
             AppendResult r = await ClusterIngest.AppendAsync(entrances[batches++ % entrances.Count], batch);
@@ -42,9 +45,12 @@ public sealed class ClusterIngestTests(ClusterFixture fixture) : IClassFixture<C
             closed.AddRange(r.Closed);
         }
 
+        double clusterSeconds = clock.Elapsed.TotalSeconds;
+
         // The single-process store, fed the same traffic with dense ids.
         using SqlitePartitionStore store = SqlitePartitionStore.Open(Path.Combine(_dir.Path, "single.db"), data.Settings.Policy, data.Settings.Caps, data.Settings.Features, new SqliteStoreOptions { Durability = Durability.Normal });
         int storeClosed = 0;
+        clock.Restart();
         foreach ((int User, ExternalEvent Event)[] batch in traffic.Chunk(400))
         {
             AppendResult r = store.Append([.. batch.Select(t => new StoreEvent(t.User, t.Event.EventId, data.Settings.FindItem(t.Event.Item)!.Value, t.Event.Timestamp, t.Event.Rating))]);
@@ -52,6 +58,7 @@ public sealed class ClusterIngestTests(ClusterFixture fixture) : IClassFixture<C
             storeClosed += r.Closed.Count;
         }
 
+        output.WriteLine($"{traffic.Count} events of {Users} users in batches of 400: 3-silo cluster (memory storage) {clusterSeconds:F2} s ({traffic.Count / clusterSeconds:F0} events/s), SQLite store {clock.Elapsed.TotalSeconds:F2} s ({traffic.Count / clock.Elapsed.TotalSeconds:F0} events/s)");
         PartitionSet offline = data.Batch();
         int total = 0;
         for (int u = 0; u < Users; u++)
@@ -122,5 +129,29 @@ public sealed class ClusterIngestTests(ClusterFixture fixture) : IClassFixture<C
         }
 
         Assert.Equal(users.Length, after.Select(s => s.DenseId).Distinct().Count());
+    }
+    [RealDataFact("ml-100k")]
+    public async Task A_failed_state_write_applies_nothing_of_the_batch_and_the_retry_applies_all_of_it()
+    {
+        IUserGrain grain = fixture.Cluster.Client.GetGrain<IUserGrain>("fault-test");
+        UserEvent[] Events(int from, int count) =>
+            [.. Enumerable.Range(from, count).Select(i => new UserEvent(90_000 + i, (1 + i).ToString(System.Globalization.CultureInfo.InvariantCulture), 1_000 + i, 4))];
+
+        Assert.Equal(5, (await grain.Append(Events(0, 5))).Applied);
+        UserSnapshot before = await grain.Snapshot();
+        // The fault grain is keyed by the state name the grain persists under.
+        await fixture.Cluster.Client.GetGrain<IStorageFaultGrain>("ubsp").AddFaultOnWrite(grain.GetGrainId(), new InvalidOperationException("injected write fault"));
+        await Assert.ThrowsAnyAsync<Exception>(() => grain.Append(Events(5, 20)));
+
+        UserSnapshot failed = await grain.Snapshot();
+        Assert.Equal((before.Applied, before.PartitionCount, before.Outbox, before.Duplicates), (failed.Applied, failed.PartitionCount, failed.Outbox, failed.Duplicates));
+        Assert.Equal(before.Cache, failed.Cache);
+        Assert.Empty(await grain.Outbox());
+
+        AppendResult retry = await grain.Append(Events(0, 25));
+        Assert.Equal((20, 5), (retry.Applied, retry.Duplicates));
+        Partition closed = Assert.Single(retry.Closed);
+        Assert.Equal([.. Enumerable.Range(0, 20).Select(i => 90_000L + i)], closed.EventIds);
+        Assert.Equal(Ml100kSlice.Key(closed), Ml100kSlice.Key((await grain.Outbox()).Single().Partition));
     }
 }
