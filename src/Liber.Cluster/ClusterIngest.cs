@@ -1,3 +1,4 @@
+using Liber.Core.Data;
 using Liber.Core.Partitioning;
 using Liber.Core.Storage;
 
@@ -7,7 +8,8 @@ namespace Liber.Cluster;
 /// Sends a batch of events named by external ids (as <c>POST /v1/events</c> receives them) to the user grains: one call
 /// per user, in parallel, each user's events in batch order. The merged result counts every event exactly once, with
 /// positions in the original batch. Atomicity is per user: when a call fails, the users whose calls succeeded keep
-/// their events, and sending the whole batch again applies only what is missing.
+/// their events, and sending the whole batch again applies only what is missing. User ids follow
+/// <see cref="EventRules.IdProblem"/> (as the HTTP API's); an event with an invalid one is rejected here.
 /// </summary>
 public static class ClusterIngest
 {
@@ -22,17 +24,18 @@ public static class ClusterIngest
         for (int i = 0; i < events.Count; i++)
         {
             string? user = events[i].User;
-            if (string.IsNullOrEmpty(user))
+            string? problem = user is null ? "the event has no user id" : EventRules.IdProblem(user) is string why ? $"user id {why}" : null;
+            if (problem is not null)
             {
-                rejected.Add(new RejectedEvent(i, events[i].EventId, "the event has no user id"));
+                rejected.Add(new RejectedEvent(i, events[i].EventId, problem));
                 continue;
             }
 
-            if (!groups.TryGetValue(user, out List<int>? rows))
+            if (!groups.TryGetValue(user!, out List<int>? rows))
             {
                 rows = [];
-                groups.Add(user, rows);
-                order.Add(user);
+                groups.Add(user!, rows);
+                order.Add(user!);
             }
 
             rows.Add(i);

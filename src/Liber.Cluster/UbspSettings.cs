@@ -16,7 +16,7 @@ public sealed class UbspSettings
     private readonly string[] _itemNames;
 
     /// <summary>Creates the settings; <paramref name="itemIds"/> are the external item ids by dense id (as the features).</summary>
-    public UbspSettings(IPartitionPolicy policy, PartitionCaps caps, ItemFeatures features, IReadOnlyList<string> itemIds, LateEventRule lateEvents = LateEventRule.Reject, int recentIds = 4096)
+    public UbspSettings(IPartitionPolicy policy, PartitionCaps caps, ItemFeatures features, IReadOnlyList<string> itemIds, LateEventRule lateEvents = LateEventRule.Reject, int recentIds = 1024)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(caps);
@@ -78,7 +78,7 @@ public sealed class UbspSettings
     public string ItemName(int item) => _itemNames[item];
 
     /// <summary>Settings over a data set's catalog (its items' external ids, features counted with <paramref name="tokens"/>).</summary>
-    public static UbspSettings ForDataset(Dataset dataset, PartitionOptions options, ITokenCounter tokens, LateEventRule lateEvents = LateEventRule.Reject, int recentIds = 4096)
+    public static UbspSettings ForDataset(Dataset dataset, PartitionOptions options, ITokenCounter tokens, LateEventRule lateEvents = LateEventRule.Reject, int recentIds = 1024)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(options);

@@ -154,4 +154,22 @@ public sealed class ClusterIngestTests(ClusterFixture fixture, ITestOutputHelper
         Assert.Equal([.. Enumerable.Range(0, 20).Select(i => 90_000L + i)], closed.EventIds);
         Assert.Equal(Ml100kSlice.Key(closed), Ml100kSlice.Key((await grain.Outbox()).Single().Partition));
     }
+    [RealDataFact("ml-100k")]
+    public async Task A_mixed_batch_keeps_its_positions_and_rejects_invalid_user_ids_before_any_grain()
+    {
+        ExternalEvent[] batch =
+        [
+            new(95_000, "mixed-a", "1", 500, 3),
+            new(95_001, "   ", "1", 500, 3),
+            new(95_002, "mixed-b", "no-such-item", 500, 3),
+            new(95_003, "mixed-a", "2", 501, 4),
+            new(95_004, "mixed-b", "3", 502, 5),
+        ];
+        AppendResult r = await ClusterIngest.AppendAsync(fixture.Entrances[2], batch);
+        Assert.Equal([0, 3, 4], r.AppliedIndices);
+        Assert.Equal([1, 2], r.Rejected.Select(x => x.Index));
+        Assert.StartsWith("user id must be", r.Rejected[0].Reason, StringComparison.Ordinal);
+        Assert.Contains("'no-such-item' is not in the catalog", r.Rejected[1].Reason, StringComparison.Ordinal);
+        Assert.Equal(2, (await fixture.Cluster.Client.GetGrain<IUserGrain>("mixed-a").Snapshot()).Applied);
+    }
 }
