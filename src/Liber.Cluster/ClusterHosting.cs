@@ -1,0 +1,66 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace Liber.Cluster;
+
+/// <summary>
+/// How a silo (and a client) of the Liber cluster is configured: the partitioning settings every silo shares, and the
+/// production providers, PostgreSQL through Orleans' ADO.NET providers and Npgsql for both membership (clustering) and
+/// grain state. The database schema is Orleans' own scripts (build/cluster-db.sh applies them).
+/// </summary>
+public static class ClusterHosting
+{
+    /// <summary>Name of the grain storage provider the Liber grains persist to.</summary>
+    public const string StorageName = "liber";
+
+    /// <summary>ADO.NET invariant name of Npgsql, as Orleans' ADO.NET providers expect it.</summary>
+    public const string PostgresInvariant = "Npgsql";
+
+    /// <summary>Registers the partitioning settings the user grains run under (the same on every silo).</summary>
+    public static ISiloBuilder AddLiberUbsp(this ISiloBuilder silo, UbspSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentNullException.ThrowIfNull(settings);
+        silo.Services.AddSingleton(settings);
+        return silo;
+    }
+
+    /// <summary>Grain state of the Liber grains in PostgreSQL (Orleans' <c>OrleansStorage</c> table), serialised with the Orleans binary serializer.</summary>
+    public static ISiloBuilder AddLiberPostgresStorage(this ISiloBuilder silo, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        return silo.AddAdoNetGrainStorage(StorageName, ob => ob.Configure<Serializer>((o, serializer) =>
+        {
+            o.Invariant = PostgresInvariant;
+            o.ConnectionString = connectionString;
+            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+        }));
+    }
+
+    /// <summary>Cluster membership in PostgreSQL (Orleans' <c>OrleansMembershipTable</c>).</summary>
+    public static ISiloBuilder UseLiberPostgresClustering(this ISiloBuilder silo, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        return silo.UseAdoNetClustering(o =>
+        {
+            o.Invariant = PostgresInvariant;
+            o.ConnectionString = connectionString;
+        });
+    }
+
+    /// <summary>A client that finds the silos through the membership table in PostgreSQL.</summary>
+    public static IClientBuilder UseLiberPostgresClustering(this IClientBuilder client, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        return client.UseAdoNetClustering(o =>
+        {
+            o.Invariant = PostgresInvariant;
+            o.ConnectionString = connectionString;
+        });
+    }
+}

@@ -1,0 +1,140 @@
+using Liber.Core.Storage;
+
+namespace Liber.Cluster;
+
+/// <summary>
+/// One user's UBSP memory in the cluster, keyed by the external user id. Calls to one user are serialised by Orleans
+/// (one activation, not reentrant), so the user's events are applied in the order the grain receives them.
+/// </summary>
+public interface IUserGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Applies a batch of the user's events in order and persists the result (engine state, counters, recent ids and
+    /// the outbox) in one storage write before returning. When the write fails, the call throws and nothing of the batch
+    /// is applied; sending it again is safe (event ids make it idempotent).
+    /// </summary>
+    Task<AppendResult> Append(UserEvent[] events);
+
+    /// <summary>The user's counters and short-term cache.</summary>
+    Task<UserSnapshot> Snapshot();
+
+    /// <summary>Closed partitions not yet handed on, oldest first, with their events.</summary>
+    Task<ClosedPartition[]> Outbox();
+
+    /// <summary>Removes the outbox's partitions numbered up to <paramref name="throughNumber"/> once they are handed on; returns how many are left.</summary>
+    Task<int> Acknowledge(int throughNumber);
+}
+
+/// <summary>Hands out dense user ids, once per user (grain key 0). Ids are never reused; a failed first write of a user may leave a gap.</summary>
+public interface IUserIdGrain : IGrainWithIntegerKey
+{
+    /// <summary>The next dense user id.</summary>
+    Task<int> Allocate();
+}
+
+/// <summary>The state of <see cref="IUserIdGrain"/>: the next id to hand out.</summary>
+[GenerateSerializer]
+[Alias("liber.UserIdState.v1")]
+public sealed class UserIdState
+{
+    /// <summary>The next dense user id.</summary>
+    [Id(0)]
+    public int Next { get; set; }
+}
+
+/// <summary>The user grain: a <see cref="UserLedger"/> over the user's persistent state.</summary>
+/// <param name="state">The user's state in the cluster's storage provider (<see cref="ClusterHosting.StorageName"/>).</param>
+/// <param name="settings">The cluster's partitioning settings.</param>
+public sealed class UserGrain(
+    [PersistentState("ubsp", ClusterHosting.StorageName)] IPersistentState<UserGrainState> state,
+    UbspSettings settings) : Grain, IUserGrain
+{
+    private UserLedger? _ledger;
+
+    private UserLedger Ledger => _ledger ??= new UserLedger(this.GetPrimaryKeyString(), settings, state.State);
+
+    /// <inheritdoc />
+    public async Task<AppendResult> Append(UserEvent[] events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        if (events.Length == 0)
+        {
+            return new AppendResult();
+        }
+
+        try
+        {
+            if (state.State.DenseId < 0)
+            {
+                state.State.DenseId = await GrainFactory.GetGrain<IUserIdGrain>(0).Allocate();
+            }
+
+            AppendResult result = Ledger.Append(events);
+            await state.WriteStateAsync();
+            return result;
+        }
+        catch
+        {
+            // Nothing of the batch is durable: go back to the stored state.
+            _ledger = null;
+            await state.ReadStateAsync();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<UserSnapshot> Snapshot()
+    {
+        UserGrainState s = state.State;
+        return Task.FromResult(new UserSnapshot(this.GetPrimaryKeyString(), s.DenseId, s.Policy, s.NextIndex, s.PartitionCount, s.LastTimestamp, s.Cache, s.Duplicates, s.Conflicts, s.Rejected, s.Recent.Count, s.Outbox.Count));
+    }
+
+    /// <inheritdoc />
+    public Task<ClosedPartition[]> Outbox() => Task.FromResult(state.State.Outbox.ToArray());
+
+    /// <inheritdoc />
+    public async Task<int> Acknowledge(int throughNumber)
+    {
+        int before = state.State.Outbox.Count;
+        int left = Ledger.Acknowledge(throughNumber);
+        if (left != before)
+        {
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                _ledger = null;
+                await state.ReadStateAsync();
+                throw;
+            }
+        }
+
+        return left;
+    }
+}
+
+/// <summary>The dense user id allocator.</summary>
+/// <param name="state">The counter in the cluster's storage provider.</param>
+public sealed class UserIdGrain(
+    [PersistentState("user-ids", ClusterHosting.StorageName)] IPersistentState<UserIdState> state) : Grain, IUserIdGrain
+{
+    /// <inheritdoc />
+    public async Task<int> Allocate()
+    {
+        int id = state.State.Next;
+        state.State.Next = id + 1;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            await state.ReadStateAsync();
+            throw;
+        }
+
+        return id;
+    }
+}
