@@ -89,15 +89,15 @@ public sealed class ResultsPageTests : IDisposable
         string md = File.ReadAllText(page);
 
         // din: 0.701, 0.702, 0.703 -> 0.7020 ± 0.0010 (the identical runs of "copy" count once); with LIBER 0.7220:
-        // RelaImpr = (0.2220 / 0.2020 - 1) x 100 = +9.90%, far beyond 2 se -> lift. deepfm gains nothing -> +0.00%, noise.
+        // RelaImpr = (0.2220 / 0.2020 - 1) x 100 = +9.90%, far beyond 2 se -> lift. deepfm gains nothing -> 0.00%, noise.
         Assert.Contains("| din | 3 | 0.7020 ± 0.0010 | 0.5000 ± 0.0000 | 0.6520 ± 0.0010 | 0.6920 ± 0.0010 |", md, StringComparison.Ordinal);
         Assert.Contains("| din + LIBER (attention, count10, two-call, template) | 3 | 0.7220 ± 0.0010 |", md, StringComparison.Ordinal);
         Assert.Contains("| din | +9.90% | lift | lift |", md, StringComparison.Ordinal);              // test and validation verdicts
-        Assert.Contains("| deepfm | +0.00% | within seed noise |", md, StringComparison.Ordinal);
+        Assert.Contains("| deepfm | 0.00% | within seed noise |", md, StringComparison.Ordinal);
         Assert.True(md.IndexOf("| din |", StringComparison.Ordinal) < md.IndexOf("| deepfm |", StringComparison.Ordinal), "the table's order puts din first");
 
-        // Against one baseline: deepfm is compared with din (0.7020): (0.2020 / 0.2020 - 1) = +0.00%.
-        Assert.Contains("| deepfm | 3 | 0.7020 ± 0.0010 | 0.5000 ± 0.0000 | 0.6520 ± 0.0010 | 0.6920 ± 0.0010 | din | +0.00% | within seed noise |", md, StringComparison.Ordinal);
+        // Against one baseline: deepfm is compared with din (0.7020): (0.2020 / 0.2020 - 1) = 0.00%.
+        Assert.Contains("| deepfm | 3 | 0.7020 ± 0.0010 | 0.5000 ± 0.0000 | 0.6520 ± 0.0010 | 0.6920 ± 0.0010 | din | 0.00% | within seed noise |", md, StringComparison.Ordinal);
         Assert.Contains("**Not run yet:** `missing`", md, StringComparison.Ordinal);
 
         // At a glance: the two LIBER rows of the comparison tables, counted once each, before the first table.
