@@ -21,7 +21,7 @@ public sealed record LiberPipelineOptions
     /// <summary>UIL response cache (SQLite), or null for none.</summary>
     public string? LlmCache { get; init; }
 
-    /// <summary>Knowledge encoder name (minilm, arctic-xs, openai).</summary>
+    /// <summary>Encoder name: a knowledge encoder of texts (minilm, arctic-xs, openai) or <see cref="ChainEncoders.Stats"/>.</summary>
     public string Encoder { get; init; } = KnowledgeEncoders.Default;
 
     /// <summary>Embedding cache (SQLite), or null for none.</summary>
@@ -91,6 +91,10 @@ public sealed class LiberVectorSource(LiberPipelineOptions options, Func<Interes
         log?.WriteLine($"liber: {set.Count:N0} {(single ? "per-user histories" : "partitions")} ({set.Policy})");
         long partitionMs = clock.ElapsedMilliseconds;
         clock.Restart();
+        if (!ChainEncoders.IsText(options.Encoder))
+        {
+            return BuildStats(samples, set, single, partitionMs, clock);
+        }
 
         InterestBackend b = backend();
         _backendName = b.Name;
@@ -151,6 +155,72 @@ public sealed class LiberVectorSource(LiberPipelineOptions options, Func<Interes
         {
             k.Partitions[i].SummaryVector!.CopyTo(summaries, (long)i * d);
             k.Partitions[i].ShiftVector!.CopyTo(shifts, (long)i * d);
+        }
+
+        return PartitionVectors.FromPartitions(set, summaries, shifts, d);
+    }
+
+    /// <summary>
+    /// The <c>stats</c> encoder's table: each partition's statistics vector as its summary vector and, as its shift vector,
+    /// the difference from the user's previous partition's (zero for a first partition and for per-user histories). No
+    /// UIL and no text: <see cref="Texts"/> stays null and the text counters are zero.
+    /// </summary>
+    private PartitionVectors BuildStats(SampleSet samples, PartitionSet set, bool single, long partitionMs, System.Diagnostics.Stopwatch clock)
+    {
+        UserStreams streams = samples.Streams;
+        var encoder = new Liber.Interests.Template.PartitionStatsEncoder(streams, samples.Threshold);
+        _backendName = "none";
+        int n = set.Count, d = encoder.Dimension;
+        var summaries = new float[(long)n * d];
+        var shifts = new float[(long)n * d];
+        for (int i = 0; i < n; i++)
+        {
+            Partition p = set.All[i];
+            float[] v = encoder.Encode(p);
+            v.CopyTo(summaries, (long)i * d);
+            if (!single && p.Number > 0)
+            {
+                // PartitionSet keeps a user's partitions contiguous, in number order.
+                var previous = summaries.AsSpan((int)((long)(i - 1) * d), d);
+                for (int j = 0; j < d; j++)
+                {
+                    shifts[((long)i * d) + j] = v[j] - previous[j];
+                }
+            }
+        }
+
+        Texts = null;
+        Partitions = set;
+        log?.WriteLine($"liber: {n:N0} statistics vectors of {d} dimensions (stats encoder: no LLM, no text)");
+        Accounting = new Dictionary<string, long>
+        {
+            ["partitions"] = n,
+            ["texts_done"] = 0,
+            ["texts_failed"] = 0,
+            ["llm_calls"] = 0,
+            ["llm_cache_hits"] = 0,
+            ["prompt_tokens"] = 0,
+            ["completion_tokens"] = 0,
+            ["encoder_texts"] = 0,
+            ["encoder_cache_hits"] = 0,
+            ["encoder_calls"] = 0,
+            ["dimension"] = d,
+            ["partition_ms"] = partitionMs,
+            ["uil_ms"] = 0,
+            ["encode_ms"] = clock.ElapsedMilliseconds,
+        };
+        if (single)
+        {
+            var perUser = new float[(long)streams.UserCount * d];
+            var present = new bool[streams.UserCount];
+            for (int i = 0; i < n; i++)
+            {
+                int user = set.All[i].User;
+                summaries.AsSpan((int)((long)i * d), d).CopyTo(perUser.AsSpan((int)((long)user * d), d));
+                present[user] = true;
+            }
+
+            return PartitionVectors.PerUser(streams.UserCount, perUser, d, present);
         }
 
         return PartitionVectors.FromPartitions(set, summaries, shifts, d);

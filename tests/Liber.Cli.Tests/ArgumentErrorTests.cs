@@ -60,6 +60,13 @@ public sealed class ArgumentErrorTests
         (code, _, error) = CliRunner.Run("serve", "--store", Path.Combine(Path.GetTempPath(), "liber-never.db"), "--max-batch-events", "0", "--insecure-no-auth");
         Assert.Equal(1, code);
         Assert.Contains("--max-batch-events 0: out of range", error, StringComparison.Ordinal);
+
+        // The stats encoder has no texts for the nearline worker: serve refuses it in one line, before the store is opened.
+        string statsStore = Path.Combine(Path.GetTempPath(), $"liber-never-{Guid.NewGuid():N}.db");
+        (code, _, error) = CliRunner.Run("serve", "--store", statsStore, "--encoder", "stats", "--insecure-no-auth", "--urls", "http://127.0.0.1:0");
+        Assert.Equal(1, code);
+        Assert.Contains("encoder stats: the statistics encoder is for offline training and evaluation", Assert.Single(Lines(error)), StringComparison.Ordinal);
+        Assert.False(File.Exists(statsStore));
     }
 
     [Fact]

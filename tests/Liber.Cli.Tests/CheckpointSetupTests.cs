@@ -111,6 +111,26 @@ public sealed class CheckpointSetupTests : IDisposable
     }
 
     [Fact]
+    public void The_stats_encoder_trains_without_texts_is_recorded_and_evaluate_reproduces_it()
+    {
+        string ckpt = Path.Combine(_dir, "stats-encoder");
+        var (code, output, error) = CliRunner.Run(["train", .. Data, "--backbone", "din", "--epochs", "1", "--batch-size", "64", "--liber", "--k", "10", "--encoder", "stats", "--checkpoint", ckpt, "--json"]);
+        Assert.True(code == 0, error);
+        JsonElement result = JsonDocument.Parse(output).RootElement;
+        double trained = result.GetProperty("test").GetProperty("auc").GetDouble();
+        Assert.Contains("statistics vectors of", error + output, StringComparison.Ordinal);
+        Assert.Equal("stats", (string?)JsonNode.Parse(File.ReadAllText(Path.Combine(ckpt, "config.json")))!["setup"]!["liber"]!["encoder"]);
+
+        (code, output, error) = CliRunner.Run(["evaluate", .. Data, "--checkpoint", ckpt, "--json"]);
+        Assert.True(code == 0, error);
+        Assert.Equal(trained, JsonDocument.Parse(output).RootElement.GetProperty("metrics").GetProperty("auc").GetDouble(), 6);
+
+        (code, _, error) = CliRunner.Run(["evaluate", .. Data, "--checkpoint", ckpt, "--encoder", "minilm"]);
+        Assert.Equal(1, code);
+        Assert.Contains("--encoder minilm conflicts with the checkpoint's encoder stats", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_truncated_model_bin_or_a_corrupt_config_is_one_line_naming_the_file()
     {
         string ckpt = Path.Combine(_dir, "plain");

@@ -106,6 +106,12 @@ public sealed class ExperimentTests : IDisposable
         Assert.Contains(v2Cells, c => c.Label() == "deepfm+liber-mean-gap600s-two-call-template-v2-s2");
         Assert.Contains(v2Cells, c => c.Label() == "din-s1");
         Assert.Empty(v2Cells.Where(c => c.Liber is not null).Select(c => c.Hash()).Intersect(cells.Select(c => c.Hash())));
+
+        // The stats encoder (no LLM, no text) shows as such in labels and hashes.
+        string statsEncoder = Grid.Replace("\"training\": { \"epochs\": 1 },", "\"training\": { \"epochs\": 1 }, \"liber\": { \"encoder\": \"stats\" },", StringComparison.Ordinal);
+        IReadOnlyList<RunSpec> statsCells = new ExperimentRunner(ExperimentFile.Load(Write("stats-encoder.json", statsEncoder)), "runs", new CountingExecutor(), TextWriter.Null).Cells();
+        Assert.Contains(statsCells, c => c.Label() == "deepfm+liber-mean-gap600s-two-call-stats-vector-s2");
+        Assert.Empty(statsCells.Where(c => c.Liber is not null).Select(c => c.Hash()).Intersect(cells.Select(c => c.Hash())));
     }
 
     [Fact]

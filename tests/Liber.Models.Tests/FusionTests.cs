@@ -200,16 +200,57 @@ public sealed class FusionTests
         FusionOptions back = System.Text.Json.JsonSerializer.Deserialize<FusionOptions>(json)!;
         Assert.Same(FusionVariant.NoShift, back.Variant);
         Assert.False(back.UsesShift);
-        Assert.Equal(["attention", "mean", "last", "no-shift", "single", "category-attention", "gated"], FusionVariant.Names);
+        Assert.Equal(["attention", "mean", "last", "no-shift", "single", "category-attention", "gated", "match"], FusionVariant.Names);
         Assert.True(FusionVariant.Parse("category-attention").CategoryQuery);
         Assert.True(FusionVariant.Parse("gated").IsGatedResidual);
         Assert.Equal(2, FusionVariant.All.Count(v => v.CategoryQuery || v.IsGatedResidual));
+        Assert.Equal([FusionVariant.Match], FusionVariant.All.Where(v => v.MatchScores));
         Assert.True(FusionVariant.Parse("single").IsPerUser);
         Assert.Equal(FusionWeighting.Mean, FusionVariant.Parse("mean").Weighting);
         Assert.All(FusionVariant.All.Where(v => v != FusionVariant.PerUser), v => Assert.False(v.IsPerUser));
         var e = Assert.Throws<ArgumentException>(() => FusionVariant.Parse("sum"));
-        Assert.Equal("unknown fusion variant 'sum'; known: attention, mean, last, no-shift, single, category-attention, gated", e.Message);
+        Assert.Equal("unknown fusion variant 'sum'; known: attention, mean, last, no-shift, single, category-attention, gated, match", e.Message);
         Assert.Throws<System.Text.Json.JsonException>(() => System.Text.Json.JsonSerializer.Deserialize<FusionOptions>("""{"variant":3,"input_size":4}"""));
+    }
+
+    [Fact]
+    public void Match_scores_are_the_targets_products_with_the_partitions_pooled_three_ways_and_zero_without_partitions()
+    {
+        TorchRuntime.Configure(1, 11);
+        using var scope = NewDisposeScope();
+        int p = 4, d = 6, tw = 10, k = Uif.MatchHeads;
+        LiberInput input = Input([3, 0, 1], p, d);
+        Tensor target = randn(3, tw);
+        using var uif = new Uif(new FusionOptions { Variant = FusionVariant.Match, InputSize = d, MaxPartitions = p }, tw);
+        using var plain = new Uif(new FusionOptions { Variant = FusionVariant.Attention, InputSize = d, MaxPartitions = p }, tw);
+        Assert.Equal(plain.OutputSize + (3 * k), uif.OutputSize);
+        Tensor fused = uif.call(input, target);
+        Assert.Equal([3L, uif.OutputSize], fused.shape);
+
+        // Direct computation: m[s, j, h] = (W_h s_j) . t_s for the visible slots.
+        Tensor w = uif.named_parameters().Single(n => n.name.StartsWith("_match", StringComparison.Ordinal)).parameter.detach(); // [K Tw, D]
+        Tensor weights = uif.Weights(input, target);
+        for (int s = 0; s < 3; s++)
+        {
+            int visible = (int)input.Mask[s].sum().item<long>();
+            Tensor tail = fused[s, (int)(fused.shape[1] - (3 * k))..];
+            if (visible == 0)
+            {
+                Assert.Equal(0f, tail.abs().sum().item<float>());
+                continue;
+            }
+
+            Tensor m = input.Summaries![s, ..visible].matmul(w.T).view(visible, k, tw).mul(target[s]).sum(-1); // [visible, K]
+            Tensor attended = weights[s, ..visible].unsqueeze(0).matmul(m).squeeze(0);
+            Tensor mean = m.mean([0L]);
+            Tensor last = m[visible - 1];                                   // the most recent slot is the last visible one (rank 0)
+            Assert.True(tail.allclose(cat([attended, mean, last]), rtol: 1e-4, atol: 1e-5), $"row {s}");
+        }
+
+        // The scores depend on the target: another target, other match features.
+        Tensor other = uif.call(input, randn(3, tw));
+        int from = uif.OutputSize - (3 * k);
+        Assert.False(fused[0, from..].allclose(other[0, from..]));
     }
 
     [Fact]

@@ -14,7 +14,7 @@ public sealed class LiberChainOptions
     public LlmOptions Llm { get; } = new();
 
     /// <summary>--encoder.</summary>
-    public Option<string> Encoder { get; } = new("--encoder") { Description = "knowledge encoder: minilm, arctic-xs or openai", DefaultValueFactory = _ => "minilm" };
+    public Option<string> Encoder { get; } = new("--encoder") { Description = "encoder of the interest texts: minilm, arctic-xs or openai; or stats: each partition's statistics as a fixed vector, no LLM and no text (train/evaluate only)", DefaultValueFactory = _ => "minilm" };
 
     /// <summary>--embedding-cache.</summary>
     public Option<string?> EmbeddingCache { get; } = new("--embedding-cache") { Description = "SQLite embedding cache: no text is encoded twice across runs" };
@@ -24,7 +24,7 @@ public sealed class LiberChainOptions
     {
         Policy.AddTo(c);
         Llm.AddTo(c);
-        Encoder.AcceptOnlyFromAmong("minilm", "arctic-xs", "openai");
+        Encoder.AcceptOnlyFromAmong([.. ChainEncoders.Names]);
         c.Options.Add(Encoder);
         c.Options.Add(EmbeddingCache);
     }

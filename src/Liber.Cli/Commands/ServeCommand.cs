@@ -80,6 +80,11 @@ public static class ServeCommand
             ChainSettings settings = setup?.Liber is { } recorded
                 ? ChainSettings.FromCheckpoint(r, chain, recorded, configPath!)
                 : ChainSettings.FromFlags(r, chain, seed?.Kind ?? "generic");
+            if (!ChainEncoders.IsText(settings.Encoder))
+            {
+                throw new ArgumentException($"encoder {settings.Encoder}{(setup?.Liber is null ? "" : $" (recorded in {configPath})")}: the statistics encoder is for offline training and evaluation; the service's nearline worker encodes interest texts, so serve a model trained with a text encoder ({string.Join(", ", Liber.Knowledge.Encoders.KnowledgeEncoders.Names)})");
+            }
+
             LlmBackend backend = chain.Llm.CreateBackend(r, settings.Backend, settings.Model);
             var options = new ServeOptions
             {

@@ -3,7 +3,6 @@ using Liber.Cli.Commands;
 using Liber.Core.Partitioning;
 using Liber.Core.Readers;
 using Liber.Interests.Prompts;
-using Liber.Knowledge.Encoders;
 using Liber.Models.Backbones;
 using Liber.Models.Fusion;
 using Liber.Models.Training;
@@ -311,7 +310,7 @@ public static class ExperimentChecks
                 break;
         }
 
-        string[] encoders = [KnowledgeEncoders.MiniLm, KnowledgeEncoders.ArcticXs, KnowledgeEncoders.OpenAI];
+        IReadOnlyList<string> encoders = global::Liber.Pipeline.ChainEncoders.Names;
         if (!encoders.Contains(l.Encoder))
         {
             bad("liber.encoder", $"'{l.Encoder}' is not an encoder; accepted: {string.Join(", ", encoders)}");

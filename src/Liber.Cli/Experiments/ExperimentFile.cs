@@ -270,11 +270,15 @@ public sealed record LiberSpec
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? TemplateVersion { get; init; }
 
-    /// <summary>The backend as labels and report rows show it: the template writer's version where it is not the default (template-v2), else the backend.</summary>
+    /// <summary>
+    /// The backend as labels and report rows show it: <c>stats-vector</c> for the stats encoder (no LLM, no text), the
+    /// template writer's version where it is not the default (template-v2), else the backend.
+    /// </summary>
     public string BackendLabel() =>
-        Backend == "template" && TemplateVersion is string v && v != global::Liber.Interests.Template.TemplateInterestWriter.Version ? v : Backend;
+        Encoder == global::Liber.Pipeline.ChainEncoders.Stats ? "stats-vector"
+        : Backend == "template" && TemplateVersion is string v && v != global::Liber.Interests.Template.TemplateInterestWriter.Version ? v : Backend;
 
-    /// <summary>Knowledge encoder: minilm, arctic-xs or openai.</summary>
+    /// <summary>Encoder: minilm, arctic-xs or openai (of the interest texts), or stats (the partitions' statistics vectors, not LLM).</summary>
     [JsonPropertyName("encoder")] public string Encoder { get; init; } = "minilm";
 
     /// <summary>P: visible partitions per sample.</summary>

@@ -30,7 +30,7 @@ public sealed record FinishedRun(string Directory, RunSpec Spec, JsonElement Res
         && a.TryGetProperty(key, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : null;
 
     /// <summary>The row label of its group: backbone, and LIBER's axes when on.</summary>
-    public string GroupLabel() => (Spec.Liber is { } l ? $"{Spec.Backbone} + LIBER ({l.Fusion}, {l.Policy.Label()}, {l.Mode}, {l.Settings.BackendLabel()})" : Spec.Backbone)
+    public string GroupLabel() => (Spec.Liber is { } l ? $"{Spec.Backbone} + LIBER ({l.Fusion}, {l.Policy.Label()}, {l.Mode}, {(l.Settings.Encoder == global::Liber.Pipeline.ChainEncoders.Stats ? "stats vector, not LLM" : l.Settings.BackendLabel())})" : Spec.Backbone)
         + (Spec.Training.VariantLabel() is { Length: > 0 } v ? $" [{v}]" : "");
 
     /// <summary>A validation metric (auc, logloss, gauc), or NaN when undefined.</summary>

@@ -23,8 +23,9 @@ public enum FusionWeighting
 [JsonConverter(typeof(FusionVariantJsonConverter))]
 public sealed record FusionVariant
 {
-    private FusionVariant(string name, FusionWeighting weighting, bool usesShift, bool isPerUser, bool categoryQuery = false, bool gated = false)
+    private FusionVariant(string name, FusionWeighting weighting, bool usesShift, bool isPerUser, bool categoryQuery = false, bool gated = false, bool match = false)
     {
+        MatchScores = match;
         Name = name;
         Weighting = weighting;
         UsesShift = usesShift;
@@ -60,8 +61,17 @@ public sealed record FusionVariant
     /// </summary>
     public static FusionVariant Gated { get; } = new("gated", FusionWeighting.Attention, usesShift: true, isPerUser: false, gated: true);
 
+    /// <summary>
+    /// Attention as the default, plus explicit match scores of the target against each partition
+    /// (<c>m_pk = (W_k s_p) . t</c>, k = 1..4, from the summary vector s_p and the target vector t), pooled three ways (by the
+    /// attention weights, the mean over the visible partitions, the most recent one) and appended to the fused vector:
+    /// "how much did this user like items like the target, per partition, lately and overall" as numbers the head reads
+    /// directly rather than a product its MLP must learn to form.
+    /// </summary>
+    public static FusionVariant Match { get; } = new("match", FusionWeighting.Attention, usesShift: true, isPerUser: false, match: true);
+
     /// <summary>Every variant, in the order shown in help.</summary>
-    public static IReadOnlyList<FusionVariant> All { get; } = [Attention, Mean, Last, NoShift, PerUser, CategoryAttention, Gated];
+    public static IReadOnlyList<FusionVariant> All { get; } = [Attention, Mean, Last, NoShift, PerUser, CategoryAttention, Gated, Match];
 
     /// <summary>The variants' names.</summary>
     public static IReadOnlyList<string> Names { get; } = [.. All.Select(v => v.Name)];
@@ -83,6 +93,9 @@ public sealed record FusionVariant
 
     /// <summary>Whether the fused vector enters the model as a gated residual on the backbone's features rather than concatenated.</summary>
     public bool IsGatedResidual { get; }
+
+    /// <summary>Whether the fused vector carries the target-partition match scores (<see cref="Match"/>).</summary>
+    public bool MatchScores { get; }
 
     /// <summary>The variant of a name, or an <see cref="ArgumentException"/> naming the value and the known ones.</summary>
     public static FusionVariant Parse(string name) =>

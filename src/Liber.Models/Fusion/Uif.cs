@@ -11,7 +11,8 @@ namespace Liber.Models.Fusion;
 /// h_p (m_p = 0 for a user's first partition) and a learned recency-rank embedding; the target item's
 /// embedding scores the keys (scaled dot product), absent partitions are masked, and the weighted sum is
 /// projected to the output size (32). A sample with no visible partition gets exactly zeros (the
-/// projection has no bias), never NaN.
+/// projection has no bias), never NaN. The <c>match</c> variant appends <see cref="MatchHeads"/> x 3 match scores of the
+/// target against the partitions' summaries (see <see cref="FusionVariant.Match"/>), zeros where no partition is visible.
 /// </summary>
 public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
 {
@@ -20,6 +21,7 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
     private readonly Embedding _rank;
     private readonly Linear _query;
     private readonly Linear _output;
+    private readonly Linear? _match;
     private readonly FusionVariant _variant;
     private readonly double _scale;
     private readonly int _queryFrom;
@@ -38,9 +40,13 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
         _queryFrom = options.Variant.CategoryQuery ? targetWidth / 2 : 0;
         _query = nn.Linear(targetWidth - _queryFrom, options.HiddenSize);
         _output = nn.Linear(options.HiddenSize, options.OutputSize, hasBias: false);
-        OutputSize = options.OutputSize;
+        _match = options.Variant.MatchScores ? nn.Linear(options.InputSize, MatchHeads * targetWidth, hasBias: false) : null;
+        OutputSize = options.OutputSize + (_match is null ? 0 : 3 * MatchHeads);
         RegisterComponents();
     }
+
+    /// <summary>Match scores per partition of the <c>match</c> variant.</summary>
+    public const int MatchHeads = 4;
 
     /// <summary>Width of the fused vector.</summary>
     public int OutputSize { get; }
@@ -52,7 +58,31 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
         Tensor keys = Keys(input);                                              // [B, P, H]
         Tensor weights = WeightsOf(input, keys, target);                        // [B, P]
         Tensor pooled = weights.unsqueeze(1).bmm(keys).squeeze(1);              // [B, 1, P] x [B, P, H] -> [B, H]
-        return _output.call(pooled).MoveToOuterDisposeScope();                  // [B, OutputSize]
+        Tensor fused = _output.call(pooled);                                    // [B, OutputSize]
+        if (_match is not null)
+        {
+            fused = cat([fused, MatchFeatures(input, target, weights)], 1);    // [B, OutputSize + 3K]
+        }
+
+        return fused.MoveToOuterDisposeScope();
+    }
+
+    // Match scores m[b, p, k] = (W_k s_p) . t_b of the visible slots, pooled by the attention weights, by the mean over the
+    // visible slots and at the most recent slot (rank 0): [B, 3K]; a row with no visible slot gets zeros.
+    private Tensor MatchFeatures(LiberInput input, Tensor target, Tensor weights)
+    {
+        long b = input.Mask.shape[0], p = input.Mask.shape[1], tw = target.shape[1];
+        Tensor visible = input.Mask.reshape(-1).nonzero().squeeze(1);                     // [N]
+        Tensor rows = visible.div(p, rounding_mode: RoundingMode.floor);                  // [N] batch row of each slot
+        Tensor projected = _match!.call(input.SummariesAt(visible)).view(-1, MatchHeads, tw); // [N, K, Tw]
+        Tensor scores = projected.mul(target.index_select(0, rows).unsqueeze(1)).sum(-1);     // [N, K]
+        Tensor m = zeros(b * p, MatchHeads, device: scores.device).index_copy(0, visible, scores).view(b, p, MatchHeads); // [B, P, K]
+        Tensor mask = input.Mask.to_type(ScalarType.Float32);                                // [B, P]
+        using Scalar one = 1, zero = 0;
+        Tensor attended = weights.unsqueeze(1).bmm(m).squeeze(1);                           // [B, K]
+        Tensor mean = mask.unsqueeze(1).bmm(m).squeeze(1) / mask.sum(1, keepdim: true).clamp_min(one); // [B, K]
+        Tensor last = (input.Ranks.eq(zero).to_type(ScalarType.Float32) * mask).unsqueeze(1).bmm(m).squeeze(1); // [B, K]
+        return cat([attended, mean, last], 1);
     }
 
     /// <summary>The weight of each partition slot [B, P] (sums to 1 over visible slots, 0 where none is visible).</summary>
@@ -132,6 +162,7 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
             _rank.Dispose();
             _query.Dispose();
             _output.Dispose();
+            _match?.Dispose();
         }
 
         base.Dispose(disposing);
