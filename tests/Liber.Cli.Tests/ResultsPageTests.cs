@@ -44,14 +44,42 @@ public sealed class ResultsPageTests : IDisposable
         }
         """;
 
-    private string Root(bool untimedColdRun = false)
+    /// <summary>
+    /// Made-up lifelong buckets, written out of numeric order. Test AUC of bucket i (0-49, 50-199, 200-999, 1000+) is
+    /// 0.6 + 0.05 i + 0.001 seed, plus 0.01 i with LIBER. The runs without LIBER are "old": they hold no 1000+ bucket.
+    /// On the validation split the 1000+ bucket has no sample in any run.
+    /// </summary>
+    private sealed class BucketExecutor : IRunExecutor
+    {
+        public JsonElement Execute(Dataset dataset, RunSpec spec, TextWriter log)
+        {
+            bool liber = spec.Liber is not null;
+            var test = new Dictionary<string, object>();
+            var valid = new Dictionary<string, object>();
+            foreach ((string label, int i) in new[] { ("1000+", 3), ("200-999", 2), ("0-49", 0), ("50-199", 1) })
+            {
+                if (i == 3 && !liber)
+                {
+                    continue;
+                }
+
+                double auc = 0.6 + (0.05 * i) + (0.001 * spec.Seed) + (liber ? 0.01 * i : 0);
+                test[label] = new { auc, logloss = 0.5, gauc = auc, samples = 100 * (i + 1) };
+                valid[label] = i == 3 ? new { auc = (double?)null, logloss = (double?)null, gauc = (double?)null, samples = 0 } : new { auc = (double?)auc - 0.1, logloss = (double?)0.5, gauc = (double?)auc, samples = 10 * (i + 1) };
+            }
+
+            return JsonSerializer.SerializeToElement(new { valid = new { auc = 0.6, buckets = valid }, test = new { auc = 0.7, logloss = 0.5, gauc = 0.6, buckets = test }, best_epoch = 1, seconds = 1.0 });
+        }
+    }
+
+    private string Root(bool untimedColdRun = false, IRunExecutor? executor = null)
     {
         string root = Path.Combine(_dir, "runs");
         foreach ((string name, string backbones) in new[] { ("main", "\"din\", \"deepfm\""), ("copy", "\"din\"") })
         {
             string path = Path.Combine(_dir, name + ".json");
             File.WriteAllText(path, Experiment(name, backbones));
-            new ExperimentRunner(ExperimentFile.Load(path), root, new FixedExecutor(untimedColdRun), TextWriter.Null).Run();
+            new ExperimentRunner(ExperimentFile.Load(path), root, executor ?? new FixedExecutor(untimedColdRun), TextWriter.Null).Run();
         }
 
         return root;
@@ -154,6 +182,72 @@ public sealed class ResultsPageTests : IDisposable
     }
 
     [Fact]
+    public void Bucket_labels_go_in_the_numeric_order_of_their_lower_bound()
+    {
+        Assert.Equal(["0-49", "50-199", "200-999", "1000+", "other"], LifelongTable.Order(["1000+", "other", "200-999", "50-199", "0-49", "200-999"]));
+    }
+
+    private const string LifelongSpec = """
+        { "title": "T", "tables": [ { "title": "Lifelong", "kind": "lifelong", "order": ["din", "deepfm"], "sources": [ { "experiment": "main" } ] } ] }
+        """;
+
+    [Fact]
+    public void A_lifelong_table_gives_auc_by_bucket_and_the_difference_to_the_reference_and_draws_its_chart_beside_the_page()
+    {
+        string root = Root(executor: new BucketExecutor());
+        string spec = Path.Combine(_dir, "page.json");
+        File.WriteAllText(spec, LifelongSpec);
+        string page = Path.Combine(_dir, "docs", "results.md");
+        var (code, _, error) = CliRunner.Run("report", root, "--page", spec, "--out", page);
+        Assert.True(code == 0, error);
+        string md = File.ReadAllText(page);
+
+        // Buckets in numeric order although the runs wrote them otherwise; the sizes from the runs.
+        Assert.Contains("Test split, samples per bucket: 0-49: 100, 50-199: 200, 200-999: 300, 1000+: 400.", md, StringComparison.Ordinal);
+        Assert.Contains("| model | seeds | 0-49 AUC | Δ 0-49 | 50-199 AUC | Δ 50-199 | 200-999 AUC | Δ 200-999 | 1000+ AUC | Δ 1000+ | reference |", md, StringComparison.Ordinal);
+
+        // din (seeds 1-3): 0.602, 0.652, 0.702 ± 0.001, and no 1000+ bucket (old runs): n/a. With LIBER: +0 in bucket 0
+        // (within noise), +0.01 and +0.02 beyond 2 se = 0.0016 (starred), and no difference where the reference has no value.
+        Assert.Contains("| din | 3 | 0.6020 ± 0.0010 |  | 0.6520 ± 0.0010 |  | 0.7020 ± 0.0010 |  | n/a |  |  |", md, StringComparison.Ordinal);
+        Assert.Contains("| din + LIBER (attention, count10, two-call, template) | 3 | 0.6020 ± 0.0010 | 0.0000 | 0.6620 ± 0.0010 | +0.0100 * | 0.7220 ± 0.0010 | +0.0200 * | 0.7820 ± 0.0010 | n/a | din |", md, StringComparison.Ordinal);
+        Assert.True(md.IndexOf("| din |", StringComparison.Ordinal) < md.IndexOf("| deepfm |", StringComparison.Ordinal), "the table's order puts din first");
+
+        // Validation: the 1000+ bucket has no sample, so it has no column; the header still gives its size.
+        Assert.Contains("Validation split, samples per bucket: 0-49: 10, 50-199: 20, 200-999: 30, 1000+: 0.", md, StringComparison.Ordinal);
+        Assert.Contains("| din + LIBER (attention, count10, two-call, template) | 3 | 0.5020 ± 0.0010 | 0.0000 | 0.5620 ± 0.0010 | +0.0100 * | 0.6220 ± 0.0010 | +0.0200 * | din |", md, StringComparison.Ordinal);
+
+        // The test chart: a PNG beside the page, linked by its file name.
+        string png = Path.Combine(_dir, "docs", "results-lifelong-synthetic.png");
+        Assert.True(File.Exists(png), png);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(png)[..4]);
+        Assert.Contains("](results-lifelong-synthetic.png)", md, StringComparison.Ordinal);
+        Assert.Single(Directory.GetFiles(Path.Combine(_dir, "docs"), "*.png"));
+    }
+
+    [Fact]
+    public void Without_a_chart_folder_a_lifelong_table_draws_and_links_no_chart()
+    {
+        string root = Root(executor: new BucketExecutor());
+        string spec = Path.Combine(_dir, "page.json");
+        File.WriteAllText(spec, LifelongSpec);
+        string md = ResultsPage.Render(PageSpec.Load(spec), ExperimentReport.Collect([root]), "test");
+        Assert.Contains("| din | 3 | 0.6020 ± 0.0010 |", md, StringComparison.Ordinal);
+        Assert.DoesNotContain(".png", md, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(_dir, "*.png", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void Runs_without_buckets_get_a_line_saying_so()
+    {
+        string root = Root();
+        string spec = Path.Combine(_dir, "page.json");
+        File.WriteAllText(spec, LifelongSpec);
+        string md = ResultsPage.Render(PageSpec.Load(spec), ExperimentReport.Collect([root]), "test", charts: new PageCharts(Path.Combine(_dir, "docs"), "results"));
+        Assert.Contains("Test split: no run of this data set recorded buckets", md, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "docs")));
+    }
+
+    [Fact]
     public void A_bad_page_spec_is_an_error_naming_the_file()
     {
         string spec = Path.Combine(_dir, "bad.json");
@@ -161,6 +255,7 @@ public sealed class ResultsPageTests : IDisposable
         var e = Assert.Throws<ArgumentException>(() => PageSpec.Load(spec));
         Assert.Contains("bad.json", e.Message, StringComparison.Ordinal);
         Assert.Contains("pie", e.Message, StringComparison.Ordinal);
+        Assert.Contains("comparison, efficiency or lifelong", e.Message, StringComparison.Ordinal);
         File.WriteAllText(spec, """{ "title": "x", "tables": [], "extra": 1 }""");
         Assert.Throws<ArgumentException>(() => PageSpec.Load(spec));
     }

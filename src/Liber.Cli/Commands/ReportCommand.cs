@@ -18,7 +18,7 @@ public static class ReportCommand
         var output = new Option<string?>("--out") { Description = "folder for report.md and the charts (default: <first run-dir>/report)" };
         var noCost = new Option<bool>("--no-cost-chart") { Description = "skip the LLM-cost chart (it reloads the data sets to count partitions)" };
         var json = new Option<bool>("--json") { Description = "print one JSON object (paths and counts) instead of the Markdown" };
-        var page = new Option<string?>("--page") { Description = "a page spec (experiments/pages/*.json): write that page of tables from the runs under the run-dirs into --out (a .md file), e.g. docs/results.md" };
+        var page = new Option<string?>("--page") { Description = "a page spec (experiments/pages/*.json): write that page of tables from the runs under the run-dirs into --out (a .md file), e.g. docs/results.md, with the charts of its lifelong tables beside it" };
         var timeline = new Option<string?>("--timeline") { Description = "a user id: draw that user's partitions as category bands (and UIF's attention when the run recorded it for this user) as a PNG into --out (default <first run-dir>/report/timeline-<user>.png), offline, as the timeline page of liber serve" };
         cmd.Arguments.Add(dirs);
         foreach (Option o in new Option[] { output, noCost, json, page, timeline })
@@ -44,7 +44,7 @@ public static class ReportCommand
             {
                 string target = r.GetValue(output) ?? throw new ArgumentException("--page needs --out FILE.md");
                 PageSpec spec = PageSpec.Load(pagePath);
-                string markdown = ResultsPage.Render(spec, runs, $"liber report {string.Join(' ', folders)} --page {pagePath} --out {target}");
+                string markdown = ResultsPage.Render(spec, runs, $"liber report {string.Join(' ', folders)} --page {pagePath} --out {target}", charts: PageCharts.Beside(target));
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(target))!);
                 File.WriteAllText(target, markdown);
                 io.Output.WriteLine(r.GetValue(json)

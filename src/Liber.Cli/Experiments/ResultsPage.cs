@@ -46,9 +46,9 @@ public sealed record PageSpec
 
         foreach (TableSpec t in page.Tables)
         {
-            if (t.Kind is not ("comparison" or "efficiency"))
+            if (t.Kind is not ("comparison" or "efficiency" or "lifelong"))
             {
-                throw new ArgumentException($"{path}: table '{t.Title}': kind '{t.Kind}' is not comparison or efficiency");
+                throw new ArgumentException($"{path}: table '{t.Title}': kind '{t.Kind}' is not comparison, efficiency or lifelong");
             }
 
             if (t.Sources.Count == 0)
@@ -67,7 +67,7 @@ public sealed record TableSpec
     /// <summary>Heading.</summary>
     [JsonPropertyName("title")] public required string Title { get; init; }
 
-    /// <summary><c>comparison</c> (metrics, RelaImpr, verdict against seed noise) or <c>efficiency</c> (LLM calls, tokens, stage times).</summary>
+    /// <summary><c>comparison</c> (metrics, RelaImpr, verdict against seed noise), <c>efficiency</c> (LLM calls, tokens, stage times) or <c>lifelong</c> (AUC by the user's events before the sample, with a chart).</summary>
     [JsonPropertyName("kind")] public string Kind { get; init; } = "comparison";
 
     /// <summary>Where the rows come from.</summary>
@@ -131,8 +131,11 @@ public static class ResultsPage
         return diff > 2 * se ? "lift" : diff < -2 * se ? "worse" : "within seed noise";
     }
 
-    /// <summary>Renders the page; <paramref name="command"/> is the command that regenerates it.</summary>
-    public static string Render(PageSpec page, IReadOnlyList<FinishedRun> runs, string command, string experimentsFolder = "experiments")
+    /// <summary>
+    /// Renders the page; <paramref name="command"/> is the command that regenerates it. <paramref name="charts"/> says where
+    /// the charts of <c>lifelong</c> tables go (null: no charts and no links).
+    /// </summary>
+    public static string Render(PageSpec page, IReadOnlyList<FinishedRun> runs, string command, string experimentsFolder = "experiments", PageCharts? charts = null)
     {
         ArgumentNullException.ThrowIfNull(page);
         ArgumentNullException.ThrowIfNull(runs);
@@ -145,10 +148,14 @@ public static class ResultsPage
         }
 
         AtAGlance(md, page, runs);
+        int lifelongTables = 0;
 
         foreach (TableSpec table in page.Tables)
         {
             List<FinishedRun> rows = TableRuns(runs, table);
+
+            // The first lifelong table's charts take the plain names; a later one's are numbered so that none overwrites another.
+            string chartSuffix = table.Kind == "lifelong" && ++lifelongTables > 1 ? $"-{lifelongTables}" : "";
             md.AppendLine(Inv, $"## {table.Title}").AppendLine();
             string[] experiments = [.. table.Sources.Select(s => s.Experiment).Distinct(StringComparer.Ordinal)];
             md.AppendLine(Inv, $"Reproduce: `liber run {string.Join(' ', experiments.Select(e => $"-c {experimentsFolder}/{e}.json"))}`, then `{command}`.").AppendLine();
@@ -175,6 +182,10 @@ public static class ResultsPage
                 if (table.Kind == "efficiency")
                 {
                     Efficiency(md, rows);
+                }
+                else if (table.Kind == "lifelong")
+                {
+                    LifelongTable.Write(md, rows, table, charts, chartSuffix);
                 }
                 else
                 {
@@ -210,28 +221,19 @@ public static class ResultsPage
     private static List<ComparisonRow> ComparisonRows(List<FinishedRun> rows, TableSpec table)
     {
         var result = new List<ComparisonRow>();
-        foreach (IGrouping<string, FinishedRun> byData in rows.GroupBy(r => r.DatasetLabel()).OrderBy(g => g.Key, StringComparer.Ordinal))
+        foreach (IGrouping<string, FinishedRun> byData in ByDataset(rows))
         {
-            List<string> backbones = [.. (table.Order ?? []).Concat(byData.Select(r => r.Spec.Backbone).Order(StringComparer.Ordinal)).Distinct(StringComparer.Ordinal)];
-            var groups = byData.GroupBy(r => r.GroupLabel())
-                .OrderBy(g => backbones.IndexOf(g.First().Spec.Backbone))
-                .ThenBy(g => g.First().Spec.Liber is null ? 0 : 1)
-                .ThenBy(g => g.Key, StringComparer.Ordinal);
-            foreach (IGrouping<string, FinishedRun> g in groups)
+            foreach (IGrouping<string, FinishedRun> g in OrderedGroups(byData, table))
             {
                 FinishedRun first = g.First();
                 MeanStd auc = MeanStd.Of(g.Select(r => r.Test("auc")));
                 MeanStd valid = MeanStd.Of(g.Select(r => r.Valid("auc")));
-                string referenceBackbone = table.Baseline ?? first.Spec.Backbone;
-                string variant = first.Spec.Training.VariantLabel();
-                bool isReference = first.Spec.Liber is null && first.Spec.Backbone == referenceBackbone;
                 string reference = "", impr = "", verdict = "", validVerdict = "";
-                if (!isReference)
+                if (ReferenceOf(first, byData, table) is { } referenceRow)
                 {
-                    FinishedRun[] refRuns = [.. byData.Where(r => r.Spec.Liber is null && r.Spec.Backbone == referenceBackbone && r.Spec.Training.VariantLabel() == variant)];
+                    FinishedRun[] refRuns = referenceRow.Runs;
                     MeanStd refAuc = MeanStd.Of(refRuns.Select(r => r.Test("auc")));
-                    string referenceLabel = variant.Length == 0 ? referenceBackbone : $"{referenceBackbone} [{variant}]";
-                    reference = refAuc.N == 0 ? $"{referenceLabel} (not run)" : referenceLabel;
+                    reference = refAuc.N == 0 ? $"{referenceRow.Label} (not run)" : referenceRow.Label;
                     impr = refAuc.N == 0 ? "" : ExperimentReport.SignedPercent(ExperimentReport.RelaImpr(auc.Mean, refAuc.Mean));
                     verdict = refAuc.N == 0 ? "" : Verdict(auc, refAuc);
                     validVerdict = refAuc.N == 0 ? "" : Verdict(valid, MeanStd.Of(refRuns.Select(r => r.Valid("auc"))));
@@ -244,6 +246,44 @@ public static class ResultsPage
         }
 
         return result;
+    }
+
+    /// <summary>The reference of a row: its label and runs (none when not run).</summary>
+    internal sealed record Reference(string Label, FinishedRun[] Runs);
+
+    /// <summary>A table's runs by data set, data sets in ordinal order.</summary>
+    internal static IEnumerable<IGrouping<string, FinishedRun>> ByDataset(IEnumerable<FinishedRun> rows) =>
+        rows.GroupBy(r => r.DatasetLabel()).OrderBy(g => g.Key, StringComparer.Ordinal);
+
+    /// <summary>
+    /// The rows of one data set, grouped by <see cref="FinishedRun.GroupLabel"/>: backbones in the table's order (others
+    /// alphabetically), each without LIBER first, then by label.
+    /// </summary>
+    internal static IEnumerable<IGrouping<string, FinishedRun>> OrderedGroups(IEnumerable<FinishedRun> byData, TableSpec table)
+    {
+        FinishedRun[] all = [.. byData];
+        List<string> backbones = [.. (table.Order ?? []).Concat(all.Select(r => r.Spec.Backbone).Order(StringComparer.Ordinal)).Distinct(StringComparer.Ordinal)];
+        return all.GroupBy(r => r.GroupLabel())
+            .OrderBy(g => backbones.IndexOf(g.First().Spec.Backbone))
+            .ThenBy(g => g.First().Spec.Liber is null ? 0 : 1)
+            .ThenBy(g => g.Key, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// The reference of the row <paramref name="first"/> belongs to: the table's baseline backbone, else the same backbone,
+    /// without LIBER under the same training variant, from the same data set's runs; null when the row is a reference itself.
+    /// </summary>
+    internal static Reference? ReferenceOf(FinishedRun first, IEnumerable<FinishedRun> byData, TableSpec table)
+    {
+        string referenceBackbone = table.Baseline ?? first.Spec.Backbone;
+        if (first.Spec.Liber is null && first.Spec.Backbone == referenceBackbone)
+        {
+            return null;
+        }
+
+        string variant = first.Spec.Training.VariantLabel();
+        FinishedRun[] runs = [.. byData.Where(r => r.Spec.Liber is null && r.Spec.Backbone == referenceBackbone && r.Spec.Training.VariantLabel() == variant)];
+        return new Reference(variant.Length == 0 ? referenceBackbone : $"{referenceBackbone} [{variant}]", runs);
     }
 
     private static void Comparison(StringBuilder md, List<FinishedRun> rows, TableSpec table)
