@@ -63,7 +63,7 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
             }
         }
 
-        int width = _backbone.OutputWidth + (config.Options.Stats ? PointInTimeStats.Width : 0) + (_fusion is null || gated ? 0 : _fusion.OutputSize);
+        int width = _backbone.OutputWidth + (config.Options.Stats ? PointInTimeStats.Width : 0) + (config.Options.Recent ? RecentWindow.Width : 0) + (_fusion is null || gated ? 0 : _fusion.OutputSize);
         _head = new Mlp(width, config.Options.Hidden, config.Options.Dropout, "head");
         _output = nn.Linear(_head.OutputWidth, 1);
         RegisterComponents();
@@ -106,6 +106,12 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
             // The numeric group: the point-in-time statistics join every backbone's final-MLP input (its deep part).
             Tensor stats = batch.Stats ?? throw new ArgumentException("the model reads the point-in-time statistics but the batch has none (collator built without stats)");
             features = cat([features, stats], 1);                              // [B, W + 8]
+        }
+
+        if (Config.Options.Recent)
+        {
+            // The window's own statistics, computed here from the history tensors: no new input, online = offline by construction.
+            features = cat([features, RecentWindow.Compute(batch, Map.LikedRating, Config.Options.Ratings != RatingEncoding.None)], 1); // [B, W + 6]
         }
 
         if (_fusion is not null && _gate is null)

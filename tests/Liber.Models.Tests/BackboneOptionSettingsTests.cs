@@ -7,7 +7,8 @@ public sealed class BackboneOptionSettingsTests
     [Fact]
     public void Every_option_of_the_record_has_a_key()
     {
-        Assert.Equal(typeof(BackboneOptions).GetProperties().Length, BackboneOptionSettings.Keys.Count);
+        Assert.Equal(typeof(BackboneOptions).GetProperties(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public).Length, BackboneOptionSettings.Keys.Count);
+        Assert.Contains("recent", BackboneOptionSettings.Keys);
         Assert.Contains("embedding_size", BackboneOptionSettings.Keys);
         Assert.Contains("cross_rank", BackboneOptionSettings.Keys);
     }

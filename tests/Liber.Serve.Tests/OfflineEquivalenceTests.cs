@@ -135,16 +135,17 @@ public sealed class OfflineEquivalenceTests(ITestOutputHelper output) : IDisposa
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Rank_scores_equal_the_offline_evaluate_scores_of_the_same_checkpoint(bool stats)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public async Task Rank_scores_equal_the_offline_evaluate_scores_of_the_same_checkpoint(bool stats, bool recent)
     {
         Dataset data = World(12);
         string checkpoint = Path.Combine(_dir, "ckpt");
         var run = new RunOptions
         {
             Backbone = "din",
-            Options = new BackboneOptions { EmbeddingSize = 8, Hidden = [16], AttentionHidden = [8], Stats = stats },
+            Options = new BackboneOptions { EmbeddingSize = 8, Hidden = [16], AttentionHidden = [8], Stats = stats, Recent = recent },
             Training = new TrainOptions { Epochs = 1, BatchSize = 64, LearningRate = 0.01, Seed = 2 },
             Samples = new SampleOptions { HistoryLength = 6 },
             MaxPartitions = 3,

@@ -67,7 +67,7 @@ public static class TrainCommand
             var options = new RunOptions
             {
                 Backbone = r.GetValue(backbone)!,
-                Options = training.Backbone(r, new BackboneOptions()),
+                Options = training.Backbone(r, BackboneOptions.TrainDefaults),
                 Threads = training.ThreadCount(r),
                 Samples = negatives.Apply(r, new SampleOptions { HistoryLength = r.GetValue(historyLength) }),
                 Training = training.Training(r, seed),

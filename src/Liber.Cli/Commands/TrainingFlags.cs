@@ -32,7 +32,10 @@ public sealed class TrainingFlags
     public Option<double?> Dropout { get; } = new("--dropout") { Description = $"dropout after each hidden layer of the head (default {new BackboneOptions().Dropout})" };
 
     /// <summary>--user-id.</summary>
-    public Option<string?> UserId { get; } = new("--user-id") { Description = "embed the user id: on (default) or off" };
+    public Option<string?> UserId { get; } = new("--user-id") { Description = $"embed the user id: on or off (liber train default {(BackboneOptions.TrainDefaults.UserId ? "on" : "off")}, chosen on validation; experiment files: on unless \"user_id\": false)" };
+
+    /// <summary>--recent.</summary>
+    public Option<string?> Recent { get; } = new("--recent") { Description = $"statistics of the short-term window (liked share, mean and last rating, liking of the target's categories) as a numeric input group: on or off (liber train default {(BackboneOptions.TrainDefaults.Recent ? "on" : "off")}, chosen on validation; experiment files: off unless \"recent\": true)" };
 
     /// <summary>--stats.</summary>
     public Option<string?> Stats { get; } = new("--stats") { Description = $"point-in-time statistics (user, category and item counts and rates before the sample) as a numeric input group: on or off (default {(new BackboneOptions().Stats ? "on" : "off")}, chosen on validation, docs/backbones.md)" };
@@ -56,6 +59,7 @@ public sealed class TrainingFlags
         UserId.AcceptOnlyFromAmong("on", "off");
         Device.AcceptOnlyFromAmong("cpu", "cuda");
         Stats.AcceptOnlyFromAmong("on", "off");
+        Recent.AcceptOnlyFromAmong("on", "off");
         Ratings.AcceptOnlyFromAmong("level", "sentiment", "none");
         foreach (Option o in All)
         {
@@ -106,6 +110,7 @@ public sealed class TrainingFlags
             Dropout = r.GetValue(Dropout) ?? options.Dropout,
             UserId = r.GetValue(UserId) is string u ? u == "on" : options.UserId,
             Stats = r.GetValue(Stats) is string s ? s == "on" : options.Stats,
+            Recent = r.GetValue(Recent) is string w ? w == "on" : options.Recent,
             Ratings = r.GetValue(Ratings) is string ratings ? Enum.Parse<RatingEncoding>(ratings, ignoreCase: true) : options.Ratings,
         };
         return BackboneOptionSettings.Apply(flagged, Settings(r));
@@ -129,6 +134,7 @@ public sealed class TrainingFlags
             Dropout = r.GetValue(Dropout) ?? spec.Dropout,
             UserId = r.GetValue(UserId) is string u ? u == "on" : spec.UserId,
             Stats = r.GetValue(Stats) is string s ? s == "on" : spec.Stats,
+            Recent = r.GetValue(Recent) is string w ? w == "on" : spec.Recent,
             Threads = r.GetValue(Threads) ?? spec.Threads,
             Device = r.GetValue(Device) ?? spec.Device,
         };
@@ -153,6 +159,7 @@ public sealed class TrainingFlags
             Dropout = Sets("dropout") ? resolved.Dropout : flagged.Dropout,
             UserId = Sets("user_id") ? resolved.UserId : flagged.UserId,
             Stats = Sets("stats") ? resolved.Stats : flagged.Stats,
+            Recent = Sets("recent") ? resolved.Recent : flagged.Recent,
         };
     }
 
@@ -166,7 +173,7 @@ public sealed class TrainingFlags
     /// <summary>Whether any of the flags was given.</summary>
     public bool AnyGiven(ParseResult r) => All.Any(o => r.GetResult(o) is { Implicit: false });
 
-    private Option[] All => [Epochs, Patience, BatchSize, LearningRate, WeightDecay, Dropout, UserId, Stats, Ratings, Set, Threads, Device];
+    private Option[] All => [Epochs, Patience, BatchSize, LearningRate, WeightDecay, Dropout, UserId, Stats, Recent, Ratings, Set, Threads, Device];
 
     private static void Check<T>(ParseResult r, Option<T?> option, Func<T, bool> ok, string expected)
         where T : struct

@@ -205,6 +205,11 @@ public sealed record TrainingSpec
             parts.Add(stats ? "stats" : "no-stats");
         }
 
+        if (Recent == true)
+        {
+            parts.Add("recent");
+        }
+
         return string.Join('-', parts);
     }
 
@@ -223,6 +228,11 @@ public sealed record TrainingSpec
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? Stats { get; init; }
 
+    /// <summary>Whether the model reads the short-term window's statistics (null: off, the record's default; left out of the resolved config when null).</summary>
+    [JsonPropertyName("recent")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Recent { get; init; }
+
     /// <summary>
     /// The library's backbone options record (<see cref="Liber.Models.Backbones.BackboneOptions"/>, every key of it: embedding_size,
     /// hidden, attention_heads, cross_layers ...), embedded as it is; null: the library's defaults. <see cref="Dropout"/>,
@@ -237,7 +247,7 @@ public sealed record TrainingSpec
     public Liber.Models.Backbones.BackboneOptions BackboneOptions()
     {
         Liber.Models.Backbones.BackboneOptions b = Backbone ?? new();
-        return b with { Dropout = Dropout ?? b.Dropout, UserId = UserId ?? b.UserId, Stats = Stats ?? b.Stats };
+        return b with { Dropout = Dropout ?? b.Dropout, UserId = UserId ?? b.UserId, Stats = Stats ?? b.Stats, Recent = Recent ?? b.Recent };
     }
 
     /// <summary>Intra-op threads.</summary>
@@ -375,6 +385,9 @@ public sealed record TrainingVariant
     /// <summary>Whether the model reads the point-in-time statistics.</summary>
     [JsonPropertyName("stats")] public bool? Stats { get; init; }
 
+    /// <summary>Whether the model reads the short-term window's statistics.</summary>
+    [JsonPropertyName("recent")] public bool? Recent { get; init; }
+
     /// <summary>The experiment's training with this variant's values.</summary>
     public TrainingSpec Apply(TrainingSpec training)
     {
@@ -386,6 +399,7 @@ public sealed record TrainingVariant
             Dropout = Dropout ?? training.Dropout,
             UserId = UserId ?? training.UserId,
             Stats = Stats ?? training.Stats,
+            Recent = Recent ?? training.Recent,
         };
     }
 }

@@ -69,6 +69,25 @@ public sealed record BackboneOptions
     [JsonPropertyName("stats")]
     public bool Stats { get; init; } = true;
 
+    /// <summary>
+    /// Whether the model reads the statistics of its short-term window (<see cref="Layers.RecentWindow"/>: fill, liked
+    /// share, mean rating, liking of the target's categories, last rating; 6 columns computed from the history tensors the
+    /// batch already carries) as a second numeric group next to <see cref="Stats"/>. The record's default is false, so a
+    /// config file written before the option existed reads back as what was trained, and false is left out of config
+    /// files; <c>liber train</c> starts from <see cref="TrainDefaults"/>, where it is on (chosen on validation,
+    /// docs/backbones.md).
+    /// </summary>
+    [JsonPropertyName("recent")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Recent { get; init; }
+
+    /// <summary>
+    /// The defaults of <c>liber train</c>: the record's, with the recent-window group on and the user-id embedding off. Both
+    /// won on validation for DIN and DeepFM on ml-100k and ml-latest-small (docs/backbones.md, "Window statistics and the
+    /// user id"); experiment files keep the record's defaults unless they say otherwise, so earlier runs keep their meaning.
+    /// </summary>
+    public static BackboneOptions TrainDefaults { get; } = new() { Recent = true, UserId = false };
+
     /// <summary>Validates the options, naming the offending key.</summary>
     public void Validate()
     {
