@@ -14,7 +14,8 @@ public interface IUserGrain : IGrainWithStringKey
     /// <summary>
     /// Applies a batch of the user's events in order and persists the result (engine state, counters, recent ids and
     /// the outbox) in one storage write before returning. When the write fails, the call throws and nothing of the batch
-    /// is applied; sending it again is safe (event ids make it idempotent).
+    /// is applied; sending it again is safe (event ids make it idempotent). On a silo with an <see cref="IPartitionSink"/>,
+    /// the outbox is then drained into it; when that fails the call throws too, and the resend drains it.
     /// </summary>
     Task<AppendResult> Append(UserEvent[] events);
 
@@ -101,7 +102,7 @@ public sealed partial class UserGrain(
         AppendResult result;
         try
         {
-            if (state.State.DenseId < 0)
+            if (state.State.DenseId is null)
             {
                 int id = await GrainFactory.GetGrain<IUserIdGrain>(0).Allocate();
                 state.State.DenseId = _sink is null ? id : await _sink.RegisterUserAsync(this.GetPrimaryKeyString(), id);
@@ -130,7 +131,7 @@ public sealed partial class UserGrain(
     public Task<UserSnapshot> Snapshot()
     {
         UserGrainState s = state.State;
-        return Task.FromResult(new UserSnapshot(this.GetPrimaryKeyString(), s.DenseId, s.Policy, s.NextIndex, s.PartitionCount, s.LastTimestamp, s.Cache, s.Duplicates, s.Conflicts, s.Rejected, s.Recent.Count, s.Outbox.Count));
+        return Task.FromResult(new UserSnapshot(this.GetPrimaryKeyString(), s.DenseId ?? -1, s.Policy, s.NextIndex, s.PartitionCount, s.LastTimestamp, s.Cache, s.Duplicates, s.Conflicts, s.Rejected, s.Recent.Count, s.Outbox.Count));
     }
 
     /// <inheritdoc />

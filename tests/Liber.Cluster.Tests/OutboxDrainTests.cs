@@ -78,6 +78,31 @@ public sealed class OutboxDrainTests
             db.Log.Partitions(db.Log.FindUser(external)!.Value).Select(c => Ml100kSlice.Key(c.Partition)));
     }
 
+    [PostgresFact("ml-100k")]
+    public async Task An_outbox_left_by_a_failed_drain_is_drained_when_the_grain_is_activated_again()
+    {
+        Ml100kSlice data = ClusterFixture.Data;
+        using var pg = new PgScratch();
+        await using InProcessTestCluster cluster = await Start(pg, data.Settings, flaky: true);
+        PartitionSet offline = data.Batch();
+        int u = Enumerable.Range(50, 50).MaxBy(u => offline.Of(u).Length);
+        string external = data.Dataset.Users.External(u);
+        UserEvent[] events = [.. data.Traffic(u, u + 1).Select(t => new UserEvent(t.Event.EventId, t.Event.Item, t.Event.Timestamp, t.Event.Rating))];
+        IUserGrain grain = cluster.Client.GetGrain<IUserGrain>(external);
+
+        FlakySink.FailBeforeNextSave = 1; // the database is unreachable for this drain
+        await Assert.ThrowsAnyAsync<Exception>(() => grain.Append(events));
+        using LiberDatabase db = pg.Open();
+        Assert.Equal(0, db.Log.Count());
+        Assert.Equal(offline.Of(u).Length, (await grain.Outbox()).Length);
+
+        // Every idle activation is collected; the next call activates the grain again, and activation drains.
+        await cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        UserSnapshot s = await grain.Snapshot();
+        Assert.Equal((0, events.Length), (s.Outbox, s.Applied));
+        Assert.Equal(offline.Of(u).ToArray().Select(Ml100kSlice.Key), db.Log.Partitions(s.DenseId).Select(c => Ml100kSlice.Key(c.Partition)));
+    }
+
     private static async Task<InProcessTestCluster> Start(PgScratch pg, UbspSettings settings, bool flaky = false)
     {
         InProcessTestCluster cluster = ClusterFactory.Build(settings, silo =>
@@ -93,15 +118,22 @@ public sealed class OutboxDrainTests
         return cluster;
     }
 
-    /// <summary>The real sink, which can be told to fail once right after its write (as a silo dying before the acknowledgement).</summary>
+    /// <summary>The real sink, which can be told to fail once before its write (database unreachable) or right after it (a silo dying before the acknowledgement).</summary>
     private sealed class FlakySink(IPartitionSink inner) : IPartitionSink
     {
         public static int FailAfterNextSave;
+
+        public static int FailBeforeNextSave;
 
         public Task<int> RegisterUserAsync(string external, int proposed) => inner.RegisterUserAsync(external, proposed);
 
         public async Task SaveAsync(IReadOnlyList<ClosedPartition> partitions)
         {
+            if (Interlocked.Exchange(ref FailBeforeNextSave, 0) == 1)
+            {
+                throw new InvalidOperationException("injected: the database is unreachable");
+            }
+
             await inner.SaveAsync(partitions);
             if (Interlocked.Exchange(ref FailAfterNextSave, 0) == 1)
             {
