@@ -9,6 +9,8 @@
 #        build/sql/orleans/PostgreSQL-Persistence.sql (grain state: OrleansStorage and its functions)
 #      These are copied from dotnet/orleans (MIT), src/AdoNet/{Shared,Orleans.Clustering.AdoNet,Orleans.Persistence.AdoNet}/:
 #      the NuGet packages Microsoft.Orleans.*.AdoNet 10.x no longer ship them.
+#   5. applies Liber's own tables, build/sql/liber/PostgreSQL-Liber.sql (users, closed partitions, interest jobs): the
+#      script is idempotent (CREATE ... IF NOT EXISTS) and runs every time; each silo's store runs it again on open.
 # Idempotent: run it again and it only checks. Needs root (or the postgres account through runuser) for steps 1-3.
 # Prints the Npgsql connection string as its last line, e.g.
 #   export LIBER_CLUSTER_PG="$(bash build/cluster-db.sh | tail -n 1)"
@@ -24,8 +26,8 @@ host="${LIBER_PG_HOST:-127.0.0.1}"
 
 log() { echo "cluster-db: $*" >&2; }
 
-for f in PostgreSQL-Main.sql PostgreSQL-Clustering.sql PostgreSQL-Persistence.sql; do
-  [[ -f "$sql/$f" ]] || { log "missing $sql/$f"; exit 1; }
+for f in "$sql/PostgreSQL-Main.sql" "$sql/PostgreSQL-Clustering.sql" "$sql/PostgreSQL-Persistence.sql" "$here/sql/liber/PostgreSQL-Liber.sql"; do
+  [[ -f "$f" ]] || { log "missing $f"; exit 1; }
 done
 [[ "$db" =~ ^[a-z_][a-z0-9_]*$ && "$user" =~ ^[a-z_][a-z0-9_]*$ ]] || { log "database and user names must be lower-case identifiers"; exit 1; }
 
@@ -85,5 +87,9 @@ apply() {
 apply PostgreSQL-Main.sql orleansquery
 apply PostgreSQL-Clustering.sql orleansmembershiptable
 apply PostgreSQL-Persistence.sql orleansstorage
+
+# 5. Liber's tables (idempotent script, applied every time).
+log "PostgreSQL-Liber.sql: applying (idempotent)"
+PGOPTIONS="-c client_min_messages=warning" psql_user -1 -f "$here/sql/liber/PostgreSQL-Liber.sql" >&2
 
 echo "Host=$host;Port=$port;Database=$db;Username=$user;Password=$password"

@@ -1,3 +1,4 @@
+using Liber.Cluster.Postgres;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.Serialization;
@@ -38,6 +39,19 @@ public static class ClusterHosting
             o.ConnectionString = connectionString;
             o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
         }));
+    }
+
+    /// <summary>
+    /// Liber's tables in PostgreSQL (<see cref="LiberDatabase"/>, created when missing): the user grains drain their
+    /// outboxes into them (<see cref="IPartitionSink"/>), and the silo's services read partitions and lease jobs from them.
+    /// </summary>
+    public static ISiloBuilder AddLiberPostgresTables(this ISiloBuilder silo, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        silo.Services.AddSingleton(_ => LiberDatabase.Open(connectionString));
+        silo.Services.AddSingleton<IPartitionSink>(sp => sp.GetRequiredService<LiberDatabase>().Log);
+        return silo;
     }
 
     /// <summary>Cluster membership in PostgreSQL (Orleans' <c>OrleansMembershipTable</c>).</summary>

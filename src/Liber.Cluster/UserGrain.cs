@@ -1,4 +1,7 @@
 using Liber.Core.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Liber.Cluster;
 
@@ -11,7 +14,8 @@ public interface IUserGrain : IGrainWithStringKey
     /// <summary>
     /// Applies a batch of the user's events in order and persists the result (engine state, counters, recent ids and
     /// the outbox) in one storage write before returning. When the write fails, the call throws and nothing of the batch
-    /// is applied; sending it again is safe (event ids make it idempotent).
+    /// is applied; sending it again is safe (event ids make it idempotent). On a silo with an <see cref="IPartitionSink"/>,
+    /// the outbox is then drained into it; when that fails the call throws too, and the resend drains it.
     /// </summary>
     Task<AppendResult> Append(UserEvent[] events);
 
@@ -42,18 +46,51 @@ public sealed class UserIdState
     public int Next { get; set; }
 }
 
-/// <summary>The user grain: a <see cref="UserLedger"/> over the user's persistent state.</summary>
+/// <summary>
+/// The user grain: a <see cref="UserLedger"/> over the user's persistent state. With an <see cref="IPartitionSink"/>
+/// registered (<see cref="ClusterHosting.AddLiberPostgresTables"/>), the grain drains its own outbox after each state
+/// write: the closed partitions go to the sink (write-once), then the outbox is acknowledged, before
+/// <see cref="Append"/> returns; a crash in between leaves them in the outbox, drained again on the next activation or
+/// call (the sink makes the second write a no-op). Without a sink, closed partitions stay in the outbox.
+/// </summary>
 /// <param name="state">The user's state in the cluster's storage provider (<see cref="ClusterHosting.StorageName"/>).</param>
 /// <param name="settings">The cluster's partitioning settings.</param>
-public sealed class UserGrain(
+/// <param name="services">The silo's services (the optional <see cref="IPartitionSink"/>, the logger).</param>
+public sealed partial class UserGrain(
     [PersistentState("ubsp", ClusterHosting.StorageName)] IPersistentState<UserGrainState> state,
-    UbspSettings settings) : Grain, IUserGrain
+    UbspSettings settings,
+    IServiceProvider services) : Grain, IUserGrain
 {
+    private readonly IPartitionSink? _sink = services.GetService<IPartitionSink>();
+    private readonly ILogger _log = services.GetService<ILogger<UserGrain>>() ?? (ILogger)NullLogger.Instance;
     private UserLedger? _ledger;
 
     private UserLedger Ledger => _ledger ??= new UserLedger(this.GetPrimaryKeyString(), settings, state.State);
 
     /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (_sink is not null && state.State.Outbox.Count > 0)
+        {
+            // Left over by a silo that died between its state write and the drain.
+            try
+            {
+                await Drain();
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogDrainFailed(_log, this.GetPrimaryKeyString(), state.State.Outbox.Count, e);
+            }
+        }
+
+        await base.OnActivateAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Applies a batch of the user's events and persists the result; with a sink, also drains the outbox. When the drain
+    /// fails, the call throws although the events are durable: the client sends the batch again, its events count as
+    /// duplicates, and that call drains the outbox. So an acknowledged batch's closed partitions are in the sink.
+    /// </summary>
     public async Task<AppendResult> Append(UserEvent[] events)
     {
         ArgumentNullException.ThrowIfNull(events);
@@ -62,16 +99,17 @@ public sealed class UserGrain(
             return new AppendResult();
         }
 
+        AppendResult result;
         try
         {
-            if (state.State.DenseId < 0)
+            if (state.State.DenseId is null)
             {
-                state.State.DenseId = await GrainFactory.GetGrain<IUserIdGrain>(0).Allocate();
+                int id = await GrainFactory.GetGrain<IUserIdGrain>(0).Allocate();
+                state.State.DenseId = _sink is null ? id : await _sink.RegisterUserAsync(this.GetPrimaryKeyString(), id);
             }
 
-            AppendResult result = Ledger.Append(events);
+            result = Ledger.Append(events);
             await state.WriteStateAsync();
-            return result;
         }
         catch
         {
@@ -80,13 +118,20 @@ public sealed class UserGrain(
             await state.ReadStateAsync();
             throw;
         }
+
+        if (_sink is not null && state.State.Outbox.Count > 0)
+        {
+            await Drain();
+        }
+
+        return result;
     }
 
     /// <inheritdoc />
     public Task<UserSnapshot> Snapshot()
     {
         UserGrainState s = state.State;
-        return Task.FromResult(new UserSnapshot(this.GetPrimaryKeyString(), s.DenseId, s.Policy, s.NextIndex, s.PartitionCount, s.LastTimestamp, s.Cache, s.Duplicates, s.Conflicts, s.Rejected, s.Recent.Count, s.Outbox.Count));
+        return Task.FromResult(new UserSnapshot(this.GetPrimaryKeyString(), s.DenseId ?? -1, s.Policy, s.NextIndex, s.PartitionCount, s.LastTimestamp, s.Cache, s.Duplicates, s.Conflicts, s.Rejected, s.Recent.Count, s.Outbox.Count));
     }
 
     /// <inheritdoc />
@@ -113,6 +158,17 @@ public sealed class UserGrain(
 
         return left;
     }
+
+    /// <summary>Hands the whole outbox to the sink, then acknowledges it (a crash in between repeats the sink's write, a no-op).</summary>
+    private async Task Drain()
+    {
+        ClosedPartition[] outbox = [.. state.State.Outbox];
+        await _sink!.SaveAsync(outbox);
+        await Acknowledge(outbox[^1].Partition.Number);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "user {User}: draining {Count} closed partitions on activation failed; the next call retries")]
+    private static partial void LogDrainFailed(ILogger logger, string user, int count, Exception error);
 }
 
 /// <summary>The dense user id allocator.</summary>

@@ -32,9 +32,13 @@ public sealed class UserGrainState
     [Id(0)]
     public string? Policy { get; set; }
 
-    /// <summary>Dense user id, assigned on the first applied event (-1 before).</summary>
+    /// <summary>
+    /// Dense user id, assigned on the first applied event (null before). Every field's "unset" value is its type's
+    /// default: storage serializers that leave out default values (the JSON one Orleans uses for memory storage does)
+    /// would otherwise read a dense id 0 back as an initializer's sentinel.
+    /// </summary>
     [Id(1)]
-    public int DenseId { get; set; } = -1;
+    public int? DenseId { get; set; }
 
     /// <summary>Index the next appended event gets in the user's stream (= events applied).</summary>
     [Id(2)]

@@ -56,13 +56,13 @@ public sealed class UserLedger
             throw new InvalidOperationException($"user {_user} was partitioned under '{s.Policy}'; this cluster runs '{_settings.Description}': partitions closed under other rules would not be comparable");
         }
 
-        if (s.DenseId < 0)
+        if (s.DenseId is not int dense)
         {
             throw new InvalidOperationException($"user {_user} has no dense id yet: assign one before appending");
         }
 
         s.Policy = _settings.Description;
-        var engine = new UserPartitioner(s.ToPartitionState(s.DenseId), _settings.Policy, _settings.Caps, _settings.Features);
+        var engine = new UserPartitioner(s.ToPartitionState(dense), _settings.Policy, _settings.Caps, _settings.Features);
         var rejected = new List<RejectedEvent>();
         var conflicts = new List<RejectedEvent>();
         var closed = new List<Partition>();

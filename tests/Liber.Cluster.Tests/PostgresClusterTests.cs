@@ -10,7 +10,7 @@ using Orleans.Configuration;
 
 namespace Liber.Cluster.Tests;
 
-/// <summary>A fact that runs only against PostgreSQL: skipped, saying how to run it, when <c>LIBER_CLUSTER_PG</c> is not set.</summary>
+/// <summary>A fact that runs only against PostgreSQL (and, when named, a data set): skipped, saying how to run it, when <c>LIBER_CLUSTER_PG</c> is not set.</summary>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
 public sealed class PostgresFactAttribute : FactAttribute
 {
@@ -18,14 +18,20 @@ public sealed class PostgresFactAttribute : FactAttribute
     public const string Variable = "LIBER_CLUSTER_PG";
 
     public PostgresFactAttribute()
+        : this(null)
+    {
+    }
+
+    /// <summary>Also needs <paramref name="dataset"/> under shared/datasets.</summary>
+    public PostgresFactAttribute(string? dataset)
     {
         if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(Variable)))
         {
             Skip = $"{Variable} is not set: run `export {Variable}=\"$(bash build/cluster-db.sh | tail -n 1)\"` (installs and starts PostgreSQL, applies Orleans' schema) to run the cluster against PostgreSQL";
         }
-        else if (RealData.Folder("ml-100k") is null)
+        else if (dataset is not null && RealData.Folder(dataset) is null)
         {
-            Skip = "ml-100k not found under shared/datasets";
+            Skip = $"{dataset} not found under shared/datasets";
         }
     }
 
@@ -42,7 +48,7 @@ public sealed class PostgresClusterTests
     private const int From = 200;
     private const int To = 240;
 
-    [PostgresFact]
+    [PostgresFact("ml-100k")]
     public async Task Three_silos_on_postgres_keep_every_user_s_state_across_a_restart_of_the_whole_cluster()
     {
         string pg = PostgresFactAttribute.ConnectionString;

@@ -1,0 +1,52 @@
+-- Liber's own tables of the cluster (`liber serve --cluster`), beside Orleans' (build/sql/orleans/).
+-- Idempotent: every statement is CREATE ... IF NOT EXISTS, so build/cluster-db.sh applies it on every run and every
+-- silo's store applies it again when it opens (under an advisory lock, in one transaction). Tables go into the first
+-- schema of the connection's search path (the tests use a scratch schema per test).
+
+-- The schema version; a store refuses a database whose version it does not know.
+CREATE TABLE IF NOT EXISTS liber_meta(
+    key   text PRIMARY KEY,
+    value text NOT NULL);
+INSERT INTO liber_meta(key, value) VALUES ('schema', '1') ON CONFLICT (key) DO NOTHING;
+
+-- External user ids and their dense ids (handed out by the user-id grain; a dense id that lost a race is a gap).
+CREATE TABLE IF NOT EXISTS liber_users(
+    user_id  integer PRIMARY KEY,
+    external text    NOT NULL UNIQUE);
+
+-- Closed partitions with their events, drained from the user grains' outboxes. Write-once, keyed by
+-- (user, partition number): a second insert with the same content is a no-op, other content is an error.
+CREATE TABLE IF NOT EXISTS liber_partitions(
+    user_id       integer  NOT NULL,
+    number        integer  NOT NULL,
+    start_index   integer  NOT NULL,
+    end_index     integer  NOT NULL,
+    start_time    bigint   NOT NULL,
+    end_time      bigint   NOT NULL,
+    prompt_tokens integer  NOT NULL,
+    content_hash  text     NOT NULL,
+    event_ids     bigint[] NOT NULL,  -- the events in index order: ids, dense items, unix seconds, ratings
+    items         integer[] NOT NULL,
+    times         bigint[] NOT NULL,
+    ratings       real[]   NOT NULL,
+    PRIMARY KEY (user_id, number));
+
+-- One interest job per closed partition, inserted in the partition's transaction. status: 0 pending, 1 done, 2 failed.
+-- Texts and vectors are written once, when the job is done; later outcomes for a done job are ignored.
+CREATE TABLE IF NOT EXISTS liber_interest_jobs(
+    user_id     integer  NOT NULL,
+    number      integer  NOT NULL,
+    status      smallint NOT NULL DEFAULT 0,
+    attempts    integer  NOT NULL DEFAULT 0,
+    error       text,
+    retry_at    bigint   NOT NULL DEFAULT 0,  -- unix ms before which a pending job is not leased again
+    lease_until bigint   NOT NULL DEFAULT 0,  -- unix ms until which a silo's nearline worker holds it
+    summary     text,
+    shift       text,
+    summary_vec real[],
+    shift_vec   real[],
+    PRIMARY KEY (user_id, number),
+    FOREIGN KEY (user_id, number) REFERENCES liber_partitions(user_id, number));
+
+-- Open jobs by user and number: the lease scan reads only these.
+CREATE INDEX IF NOT EXISTS liber_interest_jobs_open ON liber_interest_jobs(user_id, number) WHERE status <> 1;
