@@ -1,5 +1,6 @@
 using Liber.Cluster.Postgres;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -52,6 +53,28 @@ public static class ClusterHosting
         silo.Services.AddSingleton(_ => LiberDatabase.Open(connectionString));
         silo.Services.AddSingleton<IPartitionSink>(sp => sp.GetRequiredService<LiberDatabase>().Log);
         return silo;
+    }
+
+    /// <summary>
+    /// Runs a silo of the cluster of <paramref name="config"/> in <paramref name="host"/> (what <c>liber serve --cluster</c>
+    /// does): membership, grain state and Liber's tables in the cluster's PostgreSQL database, the partitioning settings,
+    /// and the silo's endpoints on the advertised address with <paramref name="siloPort"/> and
+    /// <paramref name="gatewayPort"/>.
+    /// </summary>
+    public static IHostApplicationBuilder AddLiberSilo(this IHostApplicationBuilder host, ClusterConfig config, UbspSettings settings, int siloPort, int gatewayPort)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(settings);
+        string pg = config.Postgres ?? throw new ArgumentException("the cluster config names no database", nameof(config));
+        host.UseOrleans(silo => silo
+            .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (config.ClusterId, config.ServiceId))
+            .ConfigureEndpoints(System.Net.IPAddress.Parse(config.AdvertisedAddress), siloPort, gatewayPort, listenOnAnyHostAddress: false)
+            .UseLiberPostgresClustering(pg)
+            .AddLiberPostgresStorage(pg)
+            .AddLiberPostgresTables(pg)
+            .AddLiberUbsp(settings));
+        return host;
     }
 
     /// <summary>Cluster membership in PostgreSQL (Orleans' <c>OrleansMembershipTable</c>).</summary>

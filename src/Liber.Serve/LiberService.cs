@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Liber.Core.Storage;
 using Liber.Serve.Api;
 using Liber.Serve.Nearline;
 using Microsoft.AspNetCore.Builder;
@@ -30,17 +31,35 @@ public static class LiberService
     /// unless <see cref="ServeOptions.InsecureNoAuth"/> is set. The caller runs (or starts) and disposes the application.
     /// </summary>
     public static WebApplication Build(ServeOptions options, Func<string, IRankModel>? loadModel = null, Action<ILoggingBuilder>? logging = null)
+        => Build(options, store: null, configure: null, loadModel, logging);
+
+    /// <summary>
+    /// Builds the application over <paramref name="store"/> (owned from here on; null: the embedded SQLite store at
+    /// <see cref="ServeOptions.StorePath"/>), letting <paramref name="configure"/> add services to the host before the
+    /// service's own (a cluster silo, which must start before the nearline worker). Otherwise as
+    /// <see cref="Build(ServeOptions, Func{string, IRankModel}?, Action{ILoggingBuilder}?)"/>.
+    /// </summary>
+    public static WebApplication Build(ServeOptions options, IServingStore? store, Action<WebApplicationBuilder>? configure, Func<string, IRankModel>? loadModel = null, Action<ILoggingBuilder>? logging = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         string? key = options.ApiKey ?? Environment.GetEnvironmentVariable(ApiKeyVariable);
         if (!options.InsecureNoAuth && string.IsNullOrEmpty(key))
         {
+            store?.Dispose();
             throw new ArgumentException($"no API key: set {ApiKeyVariable} in the environment (every /v1 route compares it with the X-Api-Key header), or pass --insecure-no-auth for a local experiment");
         }
 
         string? readKey = options.ReadApiKey ?? Environment.GetEnvironmentVariable(ReadApiKeyVariable);
         options = options with { ApiKey = options.InsecureNoAuth ? null : key, ReadApiKey = options.InsecureNoAuth || string.IsNullOrEmpty(readKey) ? null : readKey };
-        options.Validate();
+        try
+        {
+            options.Validate();
+        }
+        catch
+        {
+            store?.Dispose();
+            throw;
+        }
 
         // Production environment: no developer exception page, whatever ASPNETCORE_ENVIRONMENT says.
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production, ApplicationName = "liber" });
@@ -72,7 +91,8 @@ public static class LiberService
         });
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi(o => OpenApiDocs.Configure(o, options));
-        var state = new ServeState(options, loadModel);
+        configure?.Invoke(builder);
+        var state = store is null ? new ServeState(options, loadModel) : new ServeState(options, store, loadModel);
         try
         {
             builder.Services.AddSingleton(_ => state);
@@ -86,7 +106,12 @@ public static class LiberService
             _ = app.Services.GetRequiredService<ServeState>(); // the container owns (and disposes) it from here
             app.UseExceptionHandler(new ExceptionHandlerOptions
             {
-                StatusCodeSelector = e => e is BadHttpRequestException b ? b.StatusCode : StatusCodes.Status500InternalServerError,
+                StatusCodeSelector = e => e switch
+                {
+                    BadHttpRequestException b => b.StatusCode,
+                    StoreException { Problem: StoreProblem.Unavailable } => StatusCodes.Status503ServiceUnavailable,
+                    _ => StatusCodes.Status500InternalServerError,
+                },
             });
             app.UseStatusCodePages();
             app.UseRouting();

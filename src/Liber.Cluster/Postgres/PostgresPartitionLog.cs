@@ -120,6 +120,27 @@ public sealed class PostgresPartitionLog : IPartitionSink
         return checked((int)(long)c.ExecuteScalar()!);
     }
 
+    /// <summary>Dense ids of every user with an external id, ascending.</summary>
+    public IReadOnlyList<int> Users()
+    {
+        using NpgsqlCommand c = _db.CreateCommand("SELECT user_id FROM liber_users ORDER BY user_id");
+        using NpgsqlDataReader r = c.ExecuteReader();
+        var list = new List<int>();
+        while (r.Read())
+        {
+            list.Add(r.GetInt32(0));
+        }
+
+        return list;
+    }
+
+    /// <summary>How many events the stored partitions hold.</summary>
+    public long PartitionedEvents()
+    {
+        using NpgsqlCommand c = _db.CreateCommand("SELECT coalesce(sum(end_index - start_index + 1), 0) FROM liber_partitions");
+        return Convert.ToInt64(c.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
     /// <summary>The stored closed partitions of a user, oldest first.</summary>
     public IReadOnlyList<ClosedPartition> Partitions(int user)
     {

@@ -11,6 +11,12 @@ public enum StoreProblem
 
     /// <summary>The store's event log cannot be replayed: it must be rebuilt into a new file.</summary>
     Unrecoverable,
+
+    /// <summary>
+    /// Part of a distributed store is briefly unreachable (a cluster silo died and its users are moving): nothing of the
+    /// failed call's users is half-applied, and sending the request again is safe (the service answers 503).
+    /// </summary>
+    Unavailable,
 }
 
 /// <summary>A store file problem a user can act on; the message is one line naming the file and the fix.</summary>

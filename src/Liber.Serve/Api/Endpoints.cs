@@ -24,7 +24,7 @@ internal static class Endpoints
         app.MapPost("/v1/items", (HttpRequest r) => Items(r, state))
             .AddEndpointFilter(write).WithName("PostItems")
             .Accepts<ItemsRequest>("application/json").Produces<ItemsResponse>()
-            .ProducesValidationProblem().ProducesProblem(401).ProducesProblem(403).ProducesProblem(413);
+            .ProducesValidationProblem().ProducesProblem(401).ProducesProblem(403).ProducesProblem(409).ProducesProblem(413);
         app.MapGet("/v1/users/{id}/interests", (HttpContext c, string id) => Interests(RouteId(c, id), state))
             .AddEndpointFilter(read).WithName("GetInterests").Produces<InterestsResponse>().ProducesProblem(401).ProducesProblem(404);
         app.MapPost("/v1/rank", (HttpRequest r) => Rank(r, state))
@@ -85,7 +85,17 @@ internal static class Endpoints
         }
 
         List<ItemMetadata> items = [.. body.Items.Select(i => i.ToMetadata())];
-        int changed = state.Store.UpsertItems(items);
+        int changed;
+        try
+        {
+            changed = state.Store.UpsertItems(items);
+        }
+        catch (NotSupportedException e)
+        {
+            // A store whose catalog is fixed (the cluster's) refuses changes: the client's request, not a server fault.
+            return Results.Problem(statusCode: 409, title: "catalog is fixed", detail: e.Message);
+        }
+
         if (state.Model is IRankModel model)
         {
             foreach (ItemMetadata it in items)
