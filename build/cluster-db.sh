@@ -61,8 +61,20 @@ for _ in $(seq 1 60); do
 done
 pg_isready -q -h "$host" -p "$port" || { log "PostgreSQL does not answer on $host:$port"; exit 1; }
 
-# 3. Role and database.
+# 2b. Connections: every silo holds two Npgsql pools (Orleans' providers, Liber's tables) of up to 16 connections
+#     (ClusterConfig's default Maximum Pool Size); Debian's default of 100 connections is too few for a few silos.
 psql_admin() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$port" "$@"; }
+if (( $(psql_admin -tAc "SHOW max_connections") < 300 )); then
+  log "raising max_connections to 300 (restarts PostgreSQL $version/$cluster)"
+  psql_admin -c "ALTER SYSTEM SET max_connections = 300"
+  pg_ctlcluster "$version" "$cluster" restart >&2
+  for _ in $(seq 1 60); do
+    pg_isready -q -h "$host" -p "$port" && break
+    sleep 0.5
+  done
+fi
+
+# 3. Role and database.
 if [[ "$(psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$user'")" != 1 ]]; then
   log "creating role $user"
   psql_admin -c "CREATE ROLE $user LOGIN PASSWORD '${password//\'/\'\'}'"

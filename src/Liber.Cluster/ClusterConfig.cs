@@ -36,6 +36,24 @@ public sealed record ClusterConfig
     /// <summary>The address the silo advertises to the others (loopback by default: a one-host cluster).</summary>
     [JsonPropertyName("advertised_address")] public string AdvertisedAddress { get; init; } = "127.0.0.1";
 
+    /// <summary>Connections per Npgsql pool when the connection string sets no <c>Maximum Pool Size</c>: a silo holds two pools (Orleans' providers and Liber's tables).</summary>
+    public const int DefaultPoolSize = 16;
+
+    /// <summary>
+    /// <see cref="Postgres"/> as the silo uses it: with <c>Maximum Pool Size</c> = <see cref="DefaultPoolSize"/> unless it
+    /// sets one (Npgsql's default of 100 per pool would let three silos exhaust PostgreSQL's default 100 connections).
+    /// </summary>
+    public string ConnectionString
+    {
+        get
+        {
+            string pg = Postgres ?? throw new InvalidOperationException("the cluster config names no database");
+            return pg.Contains("pool size", StringComparison.OrdinalIgnoreCase)
+                ? pg
+                : new NpgsqlConnectionStringBuilder(pg) { MaxPoolSize = DefaultPoolSize }.ConnectionString;
+        }
+    }
+
     private static readonly JsonSerializerOptions Json = new() { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
     /// <summary>Reads and checks <paramref name="path"/>, taking the database from <c>LIBER_CLUSTER_PG</c> when the file names none.</summary>

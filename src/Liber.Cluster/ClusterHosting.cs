@@ -59,21 +59,28 @@ public static class ClusterHosting
     /// Runs a silo of the cluster of <paramref name="config"/> in <paramref name="host"/> (what <c>liber serve --cluster</c>
     /// does): membership, grain state and Liber's tables in the cluster's PostgreSQL database, the partitioning settings,
     /// and the silo's endpoints on the advertised address with <paramref name="siloPort"/> and
-    /// <paramref name="gatewayPort"/>.
+    /// <paramref name="gatewayPort"/>. <paramref name="tables"/> are Liber's tables the user grains drain into (the silo's
+    /// serving store's, which owns and disposes them).
     /// </summary>
-    public static IHostApplicationBuilder AddLiberSilo(this IHostApplicationBuilder host, ClusterConfig config, UbspSettings settings, int siloPort, int gatewayPort)
+    public static IHostApplicationBuilder AddLiberSilo(this IHostApplicationBuilder host, ClusterConfig config, UbspSettings settings, int siloPort, int gatewayPort, LiberDatabase tables)
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(settings);
-        string pg = config.Postgres ?? throw new ArgumentException("the cluster config names no database", nameof(config));
-        host.UseOrleans(silo => silo
-            .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (config.ClusterId, config.ServiceId))
-            .ConfigureEndpoints(System.Net.IPAddress.Parse(config.AdvertisedAddress), siloPort, gatewayPort, listenOnAnyHostAddress: false)
-            .UseLiberPostgresClustering(pg)
-            .AddLiberPostgresStorage(pg)
-            .AddLiberPostgresTables(pg)
-            .AddLiberUbsp(settings));
+        ArgumentNullException.ThrowIfNull(tables);
+        string pg = config.ConnectionString;
+        host.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (config.ClusterId, config.ServiceId))
+                .ConfigureEndpoints(System.Net.IPAddress.Parse(config.AdvertisedAddress), siloPort, gatewayPort, listenOnAnyHostAddress: false)
+                .UseLiberPostgresClustering(pg)
+                .AddLiberPostgresStorage(pg)
+                .AddLiberUbsp(settings);
+
+            // The grains drain into the same tables (and connection pool) the silo's serving store reads; the store owns them.
+            silo.Services.AddSingleton(tables);
+            silo.Services.AddSingleton<IPartitionSink>(tables.Log);
+        });
         return host;
     }
 

@@ -8,10 +8,11 @@ namespace Liber.Cluster;
 public interface IPartitionSink
 {
     /// <summary>
-    /// Records that <paramref name="external"/> has the dense id <paramref name="proposed"/>, unless it is already
-    /// recorded; returns the recorded id (the proposed one, or the one an earlier, interrupted first write recorded).
+    /// The dense id of <paramref name="external"/>: the one recorded for it, or a new one the sink allocates and records
+    /// (unique in the sink's database whatever the cluster's or service's id, so a cluster started under a new service id
+    /// on the same tables never hands out an id twice). An id lost to a race or to an interrupted first write is a gap.
     /// </summary>
-    Task<int> RegisterUserAsync(string external, int proposed);
+    Task<int> RegisterUserAsync(string external);
 
     /// <summary>
     /// Stores closed partitions with their events and a pending interest job each, in one transaction. Write-once: a

@@ -104,8 +104,11 @@ public sealed partial class UserGrain(
         {
             if (state.State.DenseId is null)
             {
-                int id = await GrainFactory.GetGrain<IUserIdGrain>(0).Allocate();
-                state.State.DenseId = _sink is null ? id : await _sink.RegisterUserAsync(this.GetPrimaryKeyString(), id);
+                // With Liber's tables the database allocates (ids unique per table, whatever the service id); without them
+                // (the in-memory test clusters) the user-id grain does.
+                state.State.DenseId = _sink is null
+                    ? await GrainFactory.GetGrain<IUserIdGrain>(0).Allocate()
+                    : await _sink.RegisterUserAsync(this.GetPrimaryKeyString());
             }
 
             result = Ledger.Append(events);

@@ -125,7 +125,7 @@ public sealed class OutboxDrainTests
 
         public static int FailBeforeNextSave;
 
-        public Task<int> RegisterUserAsync(string external, int proposed) => inner.RegisterUserAsync(external, proposed);
+        public Task<int> RegisterUserAsync(string external) => inner.RegisterUserAsync(external);
 
         public async Task SaveAsync(IReadOnlyList<ClosedPartition> partitions)
         {

@@ -9,10 +9,20 @@ CREATE TABLE IF NOT EXISTS liber_meta(
     value text NOT NULL);
 INSERT INTO liber_meta(key, value) VALUES ('schema', '1') ON CONFLICT (key) DO NOTHING;
 
--- External user ids and their dense ids (handed out by the user-id grain; a dense id that lost a race is a gap).
+-- External user ids and their dense ids, handed out by the sequence (a dense id that lost a race is a gap). Ids are
+-- unique per table whatever the Orleans service id, so a cluster restarted under a new service id keeps them apart.
 CREATE TABLE IF NOT EXISTS liber_users(
     user_id  integer PRIMARY KEY,
     external text    NOT NULL UNIQUE);
+CREATE SEQUENCE IF NOT EXISTS liber_user_ids AS integer MINVALUE 0 START WITH 0;
+-- Databases whose ids came from the user-id grain before the sequence existed: move it past them (never backwards).
+DO $$
+BEGIN
+    PERFORM setval('liber_user_ids', m.next, false)
+    FROM (SELECT max(user_id) + 1 AS next FROM liber_users) m, liber_user_ids s
+    WHERE m.next IS NOT NULL AND m.next > (CASE WHEN s.is_called THEN s.last_value + 1 ELSE s.last_value END);
+END
+$$;
 
 -- Closed partitions with their events, drained from the user grains' outboxes. Write-once, keyed by
 -- (user, partition number): a second insert with the same content is a no-op, other content is an error.

@@ -143,11 +143,12 @@ public static class ServeCommand
                 if (clusterConfig is not null)
                 {
                     UbspSettings ubsp = UbspSettings.ForDataset(seed!, settings.Partition, new Cl100kTokenCounter(), options.Store.LateEvents);
-                    servingStore = new ClusterServingStore(() => grains ?? throw new InvalidOperationException("the silo has not started"), OpenDatabase(clusterFile!, clusterConfig), ubsp, seed!);
+                    LiberDatabase tables = OpenDatabase(clusterFile!, clusterConfig);
+                    servingStore = new ClusterServingStore(() => grains ?? throw new InvalidOperationException("the silo has not started"), tables, ubsp, seed!);
                     int silo = r.GetValue(siloPort) ?? clusterConfig.SiloPort, gateway = r.GetValue(gatewayPort) ?? clusterConfig.GatewayPort;
                     configure = b =>
                     {
-                        b.AddLiberSilo(clusterConfig, ubsp, silo, gateway);
+                        b.AddLiberSilo(clusterConfig, ubsp, silo, gateway, tables);
                         b.Logging.AddFilter("Orleans", LogLevel.Warning);
                     };
                 }
@@ -243,11 +244,11 @@ public static class ServeCommand
     {
         try
         {
-            return LiberDatabase.Open(config.Postgres!);
+            return LiberDatabase.Open(config.ConnectionString);
         }
         catch (Npgsql.NpgsqlException e)
         {
-            var where = new Npgsql.NpgsqlConnectionStringBuilder(config.Postgres);
+            var where = new Npgsql.NpgsqlConnectionStringBuilder(config.ConnectionString);
             throw new UserErrorException($"--cluster {clusterFile}: cannot use the database {where.Database} at {where.Host}:{where.Port} as {where.Username}: {e.Message.Split('\n')[0]}; start it (bash build/cluster-db.sh) or fix \"postgres\"");
         }
     }

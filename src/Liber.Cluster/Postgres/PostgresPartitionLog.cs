@@ -24,22 +24,28 @@ public sealed class PostgresPartitionLog : IPartitionSink
     }
 
     /// <inheritdoc />
-    public async Task<int> RegisterUserAsync(string external, int proposed)
+    public async Task<int> RegisterUserAsync(string external)
     {
         ArgumentNullException.ThrowIfNull(external);
         await using NpgsqlConnection c = await _db.OpenConnectionAsync().ConfigureAwait(false);
-        await using (var insert = new NpgsqlCommand("INSERT INTO liber_users(user_id, external) VALUES (@id, @e) ON CONFLICT DO NOTHING", c))
+
+        // The sequence hands out ids; a value taken by a row written before the sequence existed (schema 1 databases, whose
+        // ids came from a grain) is skipped by the retry, and the schema script moves the sequence past them once.
+        for (int attempt = 0; attempt < 1000; attempt++)
         {
-            insert.Parameters.AddWithValue("id", proposed);
+            await using var find = new NpgsqlCommand("SELECT user_id FROM liber_users WHERE external = @e", c);
+            find.Parameters.AddWithValue("e", external);
+            if (await find.ExecuteScalarAsync().ConfigureAwait(false) is int id)
+            {
+                return id;
+            }
+
+            await using var insert = new NpgsqlCommand("INSERT INTO liber_users(user_id, external) VALUES (nextval('liber_user_ids'), @e) ON CONFLICT DO NOTHING", c);
             insert.Parameters.AddWithValue("e", external);
             await insert.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
 
-        await using var find = new NpgsqlCommand("SELECT user_id FROM liber_users WHERE external = @e", c);
-        find.Parameters.AddWithValue("e", external);
-        return await find.ExecuteScalarAsync().ConfigureAwait(false) is int id
-            ? id
-            : throw new InvalidOperationException($"dense user id {proposed} for user '{external}' is already taken by another user: the user-id allocator and liber_users disagree (was the grain storage reset without the Liber tables?)");
+        throw new InvalidOperationException($"no dense id for user '{external}' after 1000 attempts: the sequence liber_user_ids keeps meeting taken ids (reset it with setval past max(user_id) of liber_users)");
     }
 
     /// <inheritdoc />
