@@ -40,7 +40,10 @@ public sealed class ClusterFactAttribute : FactAttribute
 public sealed partial class ClusterServeTests(ITestOutputHelper output) : IDisposable
 {
     private const string Key = "cluster-test-key";
-    private const int Users = 30, EventsPerUser = 60, K = 5;
+    // CI runs a small load; LIBER_CLUSTER_TEST_LOAD=users,events-per-user,k,batch,job-lease-seconds runs the same test at
+    // any size (the 200K-event run of docs/cluster.md: 2000,100,20,100,120; a round of UIL and encoder work must fit in the lease).
+    private static readonly int[] Load = (Environment.GetEnvironmentVariable("LIBER_CLUSTER_TEST_LOAD") ?? "30,60,5,10,10").Split(',').Select(int.Parse).ToArray();
+    private static readonly int Users = Load[0], EventsPerUser = Load[1], K = Load[2], BatchSize = Load[3], LeaseSeconds = Load[4];
     private static readonly string[] Data = ["--dataset", "synthetic", "--users", $"{Users}", "--events-per-user", $"{EventsPerUser}", "--seed", "5"];
     private readonly string _dir = Directory.CreateTempSubdirectory("liber-cluster-").FullName;
     private readonly string _schema = "liber_c_" + Guid.NewGuid().ToString("N")[..12];
@@ -118,19 +121,8 @@ public sealed partial class ClusterServeTests(ITestOutputHelper output) : IDispo
     {
         Process child = Launch([
             "serve", "--cluster", clusterFile, "--silo-port", $"{ports.Silo}", "--gateway-port", $"{ports.Gateway}",
-            "--store", Path.Combine(_dir, $"silo-{ports.Silo}"), "--urls", $"http://127.0.0.1:{ports.Http}", "--job-lease", "10", "--k", $"{K}", "--encoder", "minilm", .. Data]);
-        string? line;
-        while ((line = await child.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(180))) is not null)
-        {
-            if (Listening().Match(line + " ") is { Success: true } m)
-            {
-                var client = new HttpClient { BaseAddress = new Uri(m.Groups[1].Value), Timeout = TimeSpan.FromSeconds(90) };
-                client.DefaultRequestHeaders.Add("X-Api-Key", Key);
-                return (child, client);
-            }
-        }
-
-        throw new InvalidOperationException($"liber serve --cluster (silo port {ports.Silo}) exited before listening");
+            "--store", Path.Combine(_dir, $"silo-{ports.Silo}"), "--urls", $"http://127.0.0.1:{ports.Http}", "--job-lease", $"{LeaseSeconds}", "--k", $"{K}", "--encoder", "minilm", .. Data]);
+        return (child, await Listens(child));
     }
 
     private static StringContent Body(Dataset d, UserStreams s, IEnumerable<int> rows) => new(
@@ -148,11 +140,11 @@ public sealed partial class ClusterServeTests(ITestOutputHelper output) : IDispo
         Dataset data = DatasetReaders.Load("synthetic", new DatasetRequest(null, BadRowPolicy.Fail) { Synthetic = new SyntheticOptions { Users = Users, MeanEvents = EventsPerUser, Seed = 5 } });
         UserStreams streams = UserStreams.Build(data);
 
-        // 6 lanes, each owning a sixth of the users in time order, in batches of 10; lane w sends through silo w % 3.
+        // 6 lanes, each owning a sixth of the users in time order, in batches of BatchSize; lane w sends through silo w % 3.
         var lanes = new List<int[]>[6];
         for (int w = 0; w < lanes.Length; w++)
         {
-            lanes[w] = [.. StoreFeeder.GlobalOrder(streams).Where(r => streams.UserOfRow(r) % lanes.Length == w).Chunk(10)];
+            lanes[w] = [.. StoreFeeder.GlobalOrder(streams).Where(r => streams.UserOfRow(r) % lanes.Length == w).Chunk(BatchSize)];
         }
 
         int totalBatches = lanes.Sum(l => l.Count);
@@ -242,7 +234,7 @@ public sealed partial class ClusterServeTests(ITestOutputHelper output) : IDispo
         }
 
         long pending = -1;
-        for (int i = 0; i < 1800 && pending != 0; i++)
+        for (int i = 0; i < 1800 + (streams.EventCount / 10) && pending != 0; i++)
         {
             await Task.Delay(100);
             pending = JsonDocument.Parse(await silos[i % 3].Client.GetStringAsync("/healthz")).RootElement.GetProperty("pending_jobs").GetInt64();
@@ -284,6 +276,119 @@ public sealed partial class ClusterServeTests(ITestOutputHelper output) : IDispo
 
         Assert.True(partitions > 0);
         output.WriteLine($"{streams.EventCount} events, {partitions} partitions done and equal to liber learn's at {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    [ClusterFact]
+    public async Task Rank_on_every_silo_equals_the_single_process_service_on_the_same_events()
+    {
+        // A DIN + LIBER checkpoint with statistics off (a cluster cannot serve point-in-time statistics), the same chain.
+        string[] small = ["--dataset", "synthetic", "--users", "16", "--events-per-user", "40", "--seed", "7"];
+        string ckpt = Path.Combine(_dir, "ckpt");
+        (int code, string o, string e) = CliRunner.Binary(TimeSpan.FromMinutes(10), ["train", .. small, "--backbone", "din", "--epochs", "1", "--stats", "off", "--liber", "--k", $"{K}", "--encoder", "minilm", "--embedding-cache", Path.Combine(_dir, "emb.db"), "--checkpoint", ckpt]);
+        Assert.True(code == 0, o + e);
+
+        Execute($"CREATE SCHEMA {_schema}");
+        string file = ClusterFile();
+        string[] serveFlags = ["--checkpoint", ckpt, "--job-lease", "10", "--encoder", "minilm", .. small];
+        var silos = new List<HttpClient>();
+        for (int i = 0; i < 3; i++)
+        {
+            (int Silo, int Gateway, int Http) p = (FreePort(), FreePort(), FreePort());
+            Process child = Launch(["serve", "--cluster", file, "--silo-port", $"{p.Silo}", "--gateway-port", $"{p.Gateway}", "--store", Path.Combine(_dir, $"silo-{p.Silo}"), "--urls", $"http://127.0.0.1:{p.Http}", .. serveFlags]);
+            silos.Add(await Listens(child));
+        }
+
+        using HttpClient single = await Listens(Launch(["serve", "--store", Path.Combine(_dir, "single.db"), "--urls", "http://127.0.0.1:0", .. serveFlags]));
+        Dataset data = DatasetReaders.Load("synthetic", new DatasetRequest(null, BadRowPolicy.Fail) { Synthetic = new SyntheticOptions { Users = 16, MeanEvents = 40, Seed = 7 } });
+        UserStreams streams = UserStreams.Build(data);
+        int n = 0;
+        foreach (int[] batch in StoreFeeder.GlobalOrder(streams).Chunk(25))
+        {
+            foreach (HttpClient c in new[] { silos[n++ % 3], single })
+            {
+                HttpResponseMessage r = await c.PostAsync("/v1/events", Body(data, streams, batch));
+                Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            }
+        }
+
+        foreach (HttpClient c in new[] { silos[0], single })
+        {
+            long pending = -1;
+            for (int i = 0; i < 1800 && pending != 0; i++)
+            {
+                await Task.Delay(100);
+                pending = JsonDocument.Parse(await c.GetStringAsync("/healthz")).RootElement.GetProperty("pending_jobs").GetInt64();
+            }
+
+            Assert.Equal(0, pending);
+        }
+
+        // The same contract: every silo's OpenAPI document is the single process's (the servers' addresses aside).
+        static string Contract(string json)
+        {
+            var doc = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+            doc.Remove("servers");
+            return doc.ToJsonString();
+        }
+
+        string contract = Contract(await single.GetStringAsync("/openapi/v1.json"));
+        foreach (HttpClient silo in silos)
+        {
+            Assert.Equal(contract, Contract(await silo.GetStringAsync("/openapi/v1.json")));
+        }
+
+        // The same scores, history and partitions from every silo and from the single process.
+        string[] candidates = [.. data.Catalog.Take(30).Select(i => i.ExternalId)];
+        for (int u = 0; u < streams.UserCount; u += 3)
+        {
+            string body = JsonSerializer.Serialize(new { user = data.Users.External(u), candidates });
+            JsonElement want = await Rank(single, body);
+            Assert.True(want.GetProperty("partitions_used").GetInt32() > 0);
+            foreach (HttpClient silo in silos)
+            {
+                JsonElement got = await Rank(silo, body);
+                Assert.Equal(want.GetProperty("history_events").GetInt32(), got.GetProperty("history_events").GetInt32());
+                Assert.Equal(want.GetProperty("partitions_used").GetInt32(), got.GetProperty("partitions_used").GetInt32());
+                float[] a = [.. want.GetProperty("scores").EnumerateArray().Select(x => x.GetProperty("score").GetSingle())];
+                float[] b = [.. got.GetProperty("scores").EnumerateArray().Select(x => x.GetProperty("score").GetSingle())];
+                Assert.Equal(a.Length, b.Length);
+                for (int k = 0; k < a.Length; k++)
+                {
+                    Assert.True(Math.Abs(a[k] - b[k]) < 1e-5, $"user {u} candidate {k}: single {a[k]}, silo {b[k]}");
+                }
+            }
+        }
+
+        foreach (HttpClient c in silos)
+        {
+            c.Dispose();
+        }
+    }
+
+    private static async Task<HttpClient> Listens(Process child)
+    {
+        string? line;
+        while ((line = await child.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(180))) is not null)
+        {
+            if (Listening().Match(line + " ") is { Success: true } m)
+            {
+                // Keep reading the log: a full pipe would block the silo's logger, and with it every request that logs.
+                _ = child.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
+                var client = new HttpClient { BaseAddress = new Uri(m.Groups[1].Value), Timeout = TimeSpan.FromSeconds(90) };
+                client.DefaultRequestHeaders.Add("X-Api-Key", Key);
+                return client;
+            }
+        }
+
+        throw new InvalidOperationException("liber serve exited before listening");
+    }
+
+    private static async Task<JsonElement> Rank(HttpClient c, string body)
+    {
+        HttpResponseMessage r = await c.PostAsync("/v1/rank", new StringContent(body, Encoding.UTF8, "application/json"));
+        string text = await r.Content.ReadAsStringAsync();
+        Assert.True(r.StatusCode == HttpStatusCode.OK, text);
+        return JsonDocument.Parse(text).RootElement;
     }
 
     [ClusterFact]

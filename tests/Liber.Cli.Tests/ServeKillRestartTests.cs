@@ -61,6 +61,7 @@ public sealed partial class ServeKillRestartTests(ITestOutputHelper output) : ID
             Match m = Listening().Match(line + " ");
             if (m.Success)
             {
+                _ = child.StandardOutput.BaseStream.CopyToAsync(Stream.Null); // a full log pipe would block the service
                 var client = new HttpClient { BaseAddress = new Uri(m.Groups[1].Value), Timeout = TimeSpan.FromSeconds(60) };
                 client.DefaultRequestHeaders.Add("X-Api-Key", Key);
                 return (child, client);

@@ -34,11 +34,11 @@ public static class TrainBench
             foreach (string b in r.GetValue(backbones)!)
             {
                 BackboneCatalog.Get(b);
-                results.Add(TrainingBenchmark.Measure(samples, b, r.GetValue(threads), null, r.GetValue(batchSize), r.GetValue(batches)));
+                results.Add(TrainingBenchmark.Measure(samples, b, r.GetValue(threads), null, r.GetValue(batchSize), r.GetValue(batches), options: BackboneOptions.TrainDefaults));
                 if (r.GetValue(liber))
                 {
                     using PartitionVectors vectors = new RandomPartitionVectorSource().Build(samples);
-                    results.Add(TrainingBenchmark.Measure(samples, b, r.GetValue(threads), vectors, r.GetValue(batchSize), r.GetValue(batches)));
+                    results.Add(TrainingBenchmark.Measure(samples, b, r.GetValue(threads), vectors, r.GetValue(batchSize), r.GetValue(batches), options: BackboneOptions.TrainDefaults));
                 }
             }
 

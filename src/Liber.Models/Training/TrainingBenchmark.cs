@@ -28,9 +28,11 @@ public static class TrainingBenchmark
 {
     /// <summary>
     /// Times <paramref name="batches"/> training steps (forward, backward, AdamW, batch building included) over
-    /// shuffled train samples after <paramref name="warmup"/> untimed steps.
+    /// shuffled train samples after <paramref name="warmup"/> untimed steps, with the backbone options
+    /// <paramref name="options"/> (default: the record's; <c>liber bench train</c> passes <see cref="BackboneOptions.TrainDefaults"/>,
+    /// the model <c>liber train</c> builds).
     /// </summary>
-    public static TrainingThroughput Measure(SampleSet samples, string backbone, int threads = 2, PartitionVectors? liber = null, int batchSize = 256, int batches = 200, int warmup = 10)
+    public static TrainingThroughput Measure(SampleSet samples, string backbone, int threads = 2, PartitionVectors? liber = null, int batchSize = 256, int batches = 200, int warmup = 10, BackboneOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(samples);
         TorchRuntime.Configure(threads, 1);
@@ -38,6 +40,7 @@ public static class TrainingBenchmark
         var config = new ModelConfig
         {
             Backbone = backbone,
+            Options = options ?? new BackboneOptions(),
             Fusion = liber is null ? null : new FusionOptions { InputSize = liber.Dimension, MaxPartitions = liber.IsPerUser ? 1 : tables.Map.MaxPartitions, Variant = liber.IsPerUser ? FusionVariant.PerUser : FusionVariant.Attention },
         };
         using var model = new CtrModel(tables.Map, config);
