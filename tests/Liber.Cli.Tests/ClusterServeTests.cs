@@ -125,14 +125,6 @@ public sealed partial class ClusterServeTests(ITestOutputHelper output) : IDispo
         return (child, await Listens(child));
     }
 
-    private static StringContent Body(Dataset d, UserStreams s, IEnumerable<int> rows) => new(
-        JsonSerializer.Serialize(new
-        {
-            events = rows.Select(r => new { event_id = (long)s.Positions[r], user = d.Users.External(s.UserOfRow(r)), item = d.Items.External(s.Items[r]), timestamp = s.Timestamps[r], rating = s.Ratings[r] }).ToArray(),
-        }),
-        Encoding.UTF8,
-        "application/json");
-
     [ClusterFact]
     public async Task Three_silo_processes_one_killed_mid_load_lose_no_acknowledged_event_and_do_every_partition_as_the_offline_chain()
     {
@@ -166,7 +158,7 @@ public sealed partial class ClusterServeTests(ITestOutputHelper output) : IDispo
             {
                 try
                 {
-                    HttpResponseMessage r = await silos[w % 3].Client.PostAsync("/v1/events", Body(data, streams, batch));
+                    HttpResponseMessage r = await silos[w % 3].Client.PostAsync("/v1/events", ServeKillRestartTests.Body(data, streams, batch));
                     if (r.StatusCode != HttpStatusCode.OK)
                     {
                         Assert.True(r.StatusCode == HttpStatusCode.ServiceUnavailable, $"lane {w}: {r.StatusCode} {await r.Content.ReadAsStringAsync()}");
@@ -200,7 +192,7 @@ public sealed partial class ClusterServeTests(ITestOutputHelper output) : IDispo
         {
             for (int attempt = 0; ; attempt++)
             {
-                HttpResponseMessage r = await client.PostAsync("/v1/events", Body(data, streams, batch));
+                HttpResponseMessage r = await client.PostAsync("/v1/events", ServeKillRestartTests.Body(data, streams, batch));
                 if (r.StatusCode == HttpStatusCode.ServiceUnavailable && attempt < 60)
                 {
                     await Task.Delay(1000);
@@ -306,7 +298,7 @@ public sealed partial class ClusterServeTests(ITestOutputHelper output) : IDispo
         {
             foreach (HttpClient c in new[] { silos[n++ % 3], single })
             {
-                HttpResponseMessage r = await c.PostAsync("/v1/events", Body(data, streams, batch));
+                HttpResponseMessage r = await c.PostAsync("/v1/events", ServeKillRestartTests.Body(data, streams, batch));
                 Assert.Equal(HttpStatusCode.OK, r.StatusCode);
             }
         }

@@ -90,7 +90,8 @@ public sealed partial class ServeKillRestartTests(ITestOutputHelper output) : ID
         return (child.ExitCode, await stdout, await stderr);
     }
 
-    private static StringContent Body(Dataset d, UserStreams s, IEnumerable<int> rows) => new(
+    /// <summary>A <c>POST /v1/events</c> body of the given stream rows (event id = the row's position in its user's stream).</summary>
+    internal static StringContent Body(Dataset d, UserStreams s, IEnumerable<int> rows) => new(
         JsonSerializer.Serialize(new
         {
             events = rows.Select(r => new { event_id = (long)s.Positions[r], user = d.Users.External(s.UserOfRow(r)), item = d.Items.External(s.Items[r]), timestamp = s.Timestamps[r], rating = s.Ratings[r] }).ToArray(),
