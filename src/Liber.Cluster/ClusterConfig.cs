@@ -9,7 +9,7 @@ namespace Liber.Cluster;
 /// and service's ids) and the default ports of a silo. Read strictly: an unknown key, a bad value or a missing database
 /// is an error naming the file and the key. Example:
 /// <code>{ "postgres": "Host=127.0.0.1;Port=5432;Database=liber_cluster;Username=liber;Password=liber",
-///   "cluster_id": "liber", "service_id": "liber", "silo_port": 11111, "gateway_port": 30000 }</code>
+///   "cluster_id": "liber", "service_id": "liber", "silo_port": 11111, "gateway_port": 30000, "statistics": true }</code>
 /// <c>postgres</c> may be left out when <c>LIBER_CLUSTER_PG</c> holds the connection string (keeps the password out of
 /// the file).
 /// </summary>
@@ -35,6 +35,13 @@ public sealed record ClusterConfig
 
     /// <summary>The address the silo advertises to the others (loopback by default: a one-host cluster).</summary>
     [JsonPropertyName("advertised_address")] public string AdvertisedAddress { get; init; } = "127.0.0.1";
+
+    /// <summary>
+    /// Whether the user grains count every applied event into shared point-in-time statistics in the database (default
+    /// true), so the silos serve checkpoints trained with <c>--stats on</c> (<c>liber train</c>'s default). Costs one more
+    /// database transaction per user per batch. Fixed for the database's life: every silo must agree.
+    /// </summary>
+    [JsonPropertyName("statistics")] public bool Statistics { get; init; } = true;
 
     /// <summary>Connections per Npgsql pool when the connection string sets no <c>Maximum Pool Size</c>: a silo holds two pools (Orleans' providers and Liber's tables).</summary>
     public const int DefaultPoolSize = 16;

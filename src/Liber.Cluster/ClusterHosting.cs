@@ -60,9 +60,10 @@ public static class ClusterHosting
     /// does): membership, grain state and Liber's tables in the cluster's PostgreSQL database, the partitioning settings,
     /// and the silo's endpoints on the advertised address with <paramref name="siloPort"/> and
     /// <paramref name="gatewayPort"/>. <paramref name="tables"/> are Liber's tables the user grains drain into (the silo's
-    /// serving store's, which owns and disposes them).
+    /// serving store's, which owns and disposes them); with <paramref name="stats"/>, the grains also count their applied
+    /// events into the shared point-in-time statistics.
     /// </summary>
-    public static IHostApplicationBuilder AddLiberSilo(this IHostApplicationBuilder host, ClusterConfig config, UbspSettings settings, int siloPort, int gatewayPort, LiberDatabase tables)
+    public static IHostApplicationBuilder AddLiberSilo(this IHostApplicationBuilder host, ClusterConfig config, UbspSettings settings, int siloPort, int gatewayPort, LiberDatabase tables, PostgresStats? stats = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(config);
@@ -80,6 +81,10 @@ public static class ClusterHosting
             // The grains drain into the same tables (and connection pool) the silo's serving store reads; the store owns them.
             silo.Services.AddSingleton(tables);
             silo.Services.AddSingleton<IPartitionSink>(tables.Log);
+            if (stats is not null)
+            {
+                silo.Services.AddSingleton<IStatsSink>(stats);
+            }
         });
         return host;
     }

@@ -2,6 +2,7 @@ using Liber.Cluster.Postgres;
 using Liber.Core.Data;
 using Liber.Core.Partitioning;
 using Liber.Core.Storage;
+using Liber.Core.Streams;
 using Npgsql;
 
 namespace Liber.Cluster;
@@ -17,21 +18,23 @@ namespace Liber.Cluster;
 /// The synchronous members block on a grain call where they need one (<see cref="State"/>); the service calls them
 /// from thread-pool threads, where that is safe.
 /// </summary>
-public sealed class ClusterServingStore : IServingStore
+public sealed class ClusterServingStore : IServingStore, ISharedStatsStore
 {
     private readonly Func<IGrainFactory> _grains;
     private readonly LiberDatabase _db;
     private readonly UbspSettings _settings;
     private readonly Dataset _catalog;
     private readonly Dictionary<string, Item> _items;
+    private readonly PostgresStats? _stats;
     private bool _disposed;
 
     /// <summary>
     /// A store over the grains of <paramref name="grains"/> (called on first use, so the store can be built before the silo
     /// starts), Liber's tables in <paramref name="db"/> (owned: disposed with the store) and the catalog of
-    /// <paramref name="catalog"/>, which must be the one <paramref name="settings"/> were built from.
+    /// <paramref name="catalog"/>, which must be the one <paramref name="settings"/> were built from; with
+    /// <paramref name="stats"/>, the cluster's shared point-in-time statistics (the user grains count into them).
     /// </summary>
-    public ClusterServingStore(Func<IGrainFactory> grains, LiberDatabase db, UbspSettings settings, Dataset catalog)
+    public ClusterServingStore(Func<IGrainFactory> grains, LiberDatabase db, UbspSettings settings, Dataset catalog, PostgresStats? stats = null)
     {
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(db);
@@ -46,6 +49,7 @@ public sealed class ClusterServingStore : IServingStore
         _db = db;
         _settings = settings;
         _catalog = catalog;
+        _stats = stats;
         _items = new Dictionary<string, Item>(catalog.Catalog.Count, StringComparer.Ordinal);
         foreach (Item it in catalog.Catalog)
         {
@@ -150,6 +154,16 @@ public sealed class ClusterServingStore : IServingStore
 
     /// <inheritdoc />
     public Dataset CatalogSnapshot() => _catalog;
+
+    /// <summary>The shared statistics (counted by the user grains of every silo), when the cluster counts them under <paramref name="scale"/>.</summary>
+    public IStatsSource Statistics(RatingScale scale)
+    {
+        ArgumentNullException.ThrowIfNull(scale);
+        PostgresStats stats = _stats ?? throw new InvalidOperationException($"the cluster store {Path} counts no point-in-time statistics (\"statistics\": false in the cluster file): serve a checkpoint trained with --stats off");
+        return stats.Scale == scale
+            ? stats
+            : throw new InvalidOperationException($"the cluster store {Path} counts statistics under rating scale {stats.Scale.Min}-{stats.Scale.Max}, the service runs {scale.Min}-{scale.Max}");
+    }
 
     /// <inheritdoc />
     public long PendingJobs() => _db.Jobs.PendingJobs();

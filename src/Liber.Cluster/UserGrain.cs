@@ -62,10 +62,11 @@ public sealed partial class UserGrain(
     IServiceProvider services) : Grain, IUserGrain
 {
     private readonly IPartitionSink? _sink = services.GetService<IPartitionSink>();
+    private readonly IStatsSink? _stats = services.GetService<IStatsSink>();
     private readonly ILogger _log = services.GetService<ILogger<UserGrain>>() ?? (ILogger)NullLogger.Instance;
     private UserLedger? _ledger;
 
-    private UserLedger Ledger => _ledger ??= new UserLedger(this.GetPrimaryKeyString(), settings, state.State);
+    private UserLedger Ledger => _ledger ??= new UserLedger(this.GetPrimaryKeyString(), settings, state.State, countsStats: _stats is not null);
 
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -83,13 +84,27 @@ public sealed partial class UserGrain(
             }
         }
 
+        if (_stats is not null && state.State.Uncounted.Count > 0)
+        {
+            // Left over by a silo that died between its state write and the count (or counted already: then a no-op).
+            try
+            {
+                await CountStats();
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogCountFailed(_log, this.GetPrimaryKeyString(), state.State.Uncounted.Count, e);
+            }
+        }
+
         await base.OnActivateAsync(cancellationToken);
     }
 
     /// <summary>
-    /// Applies a batch of the user's events and persists the result; with a sink, also drains the outbox. When the drain
-    /// fails, the call throws although the events are durable: the client sends the batch again, its events count as
-    /// duplicates, and that call drains the outbox. So an acknowledged batch's closed partitions are in the sink.
+    /// Applies a batch of the user's events and persists the result; with a sink, also drains the outbox, and with shared
+    /// statistics counts the applied events. When the drain or the count fails, the call throws although the events are
+    /// durable: the client sends the batch again, its events count as duplicates, and that call drains and counts. So an
+    /// acknowledged batch's closed partitions are in the sink and its events in the statistics.
     /// </summary>
     public async Task<AppendResult> Append(UserEvent[] events)
     {
@@ -125,6 +140,11 @@ public sealed partial class UserGrain(
         if (_sink is not null && state.State.Outbox.Count > 0)
         {
             await Drain();
+        }
+
+        if (_stats is not null && state.State.Uncounted.Count > 0)
+        {
+            await CountStats();
         }
 
         return result;
@@ -169,6 +189,20 @@ public sealed partial class UserGrain(
         await _sink!.SaveAsync(outbox);
         await Acknowledge(outbox[^1].Partition.Number);
     }
+
+    /// <summary>
+    /// Counts the uncounted events into the shared statistics, then forgets them in memory (persisted with the next state
+    /// write; until then a reactivation counts them again, which the sink skips).
+    /// </summary>
+    private async Task CountStats()
+    {
+        UserGrainState s = state.State;
+        await _stats!.CountAsync(this.GetPrimaryKeyString(), s.DenseId ?? throw new InvalidOperationException("uncounted events without a dense user id"), s.UncountedFrom, [.. s.Uncounted]);
+        Ledger.Counted();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "user {User}: counting {Count} events into the shared statistics on activation failed; the next call retries")]
+    private static partial void LogCountFailed(ILogger logger, string user, int count, Exception error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "user {User}: draining {Count} closed partitions on activation failed; the next call retries")]
     private static partial void LogDrainFailed(ILogger logger, string user, int count, Exception error);

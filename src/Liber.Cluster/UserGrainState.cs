@@ -80,6 +80,20 @@ public sealed class UserGrainState
     [Id(11)]
     public List<ClosedPartition> Outbox { get; set; } = [];
 
+    /// <summary>
+    /// With shared statistics (<see cref="IStatsSink"/>): the number (in the order applied) of the first event in
+    /// <see cref="Uncounted"/>, i.e. how many of the user's applied events came before it.
+    /// </summary>
+    [Id(12)]
+    public int UncountedFrom { get; set; }
+
+    /// <summary>
+    /// With shared statistics: applied events not yet known to be counted, oldest first. Written with the events' own state
+    /// write and counted after it (<see cref="IStatsSink.CountAsync"/>); a count repeated after a crash is a no-op.
+    /// </summary>
+    [Id(13)]
+    public List<StatEvent> Uncounted { get; set; } = [];
+
     /// <summary>The engine state this grain state holds, for <see cref="UserPartitioner"/>.</summary>
     public UserPartitionState ToPartitionState(int denseId) =>
         new() { User = denseId, NextIndex = NextIndex, PartitionCount = PartitionCount, LastTimestamp = LastTimestamp, Cache = Cache };

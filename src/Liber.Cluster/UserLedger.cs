@@ -23,9 +23,15 @@ public sealed class UserLedger
     private readonly UbspSettings _settings;
     private readonly Dictionary<long, PartitionEvent> _recent;
 
-    /// <summary>Wraps the state of user <paramref name="user"/> (its external id).</summary>
-    public UserLedger(string user, UbspSettings settings, UserGrainState state)
+    private readonly bool _countsStats;
+
+    /// <summary>
+    /// Wraps the state of user <paramref name="user"/> (its external id); with <paramref name="countsStats"/>, applied
+    /// events are also kept in <see cref="UserGrainState.Uncounted"/> until <see cref="Counted"/>.
+    /// </summary>
+    public UserLedger(string user, UbspSettings settings, UserGrainState state, bool countsStats = false)
     {
+        _countsStats = countsStats;
         ArgumentNullException.ThrowIfNull(user);
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(state);
@@ -62,6 +68,7 @@ public sealed class UserLedger
         }
 
         s.Policy = _settings.Description;
+        int appliedBefore = s.NextIndex;
         var engine = new UserPartitioner(s.ToPartitionState(dense), _settings.Policy, _settings.Caps, _settings.Features);
         var rejected = new List<RejectedEvent>();
         var conflicts = new List<RejectedEvent>();
@@ -126,6 +133,19 @@ public sealed class UserLedger
             appliedIndices.Add(i);
         }
 
+        if (_countsStats && appliedIndices.Count > 0)
+        {
+            if (s.Uncounted.Count == 0)
+            {
+                s.UncountedFrom = appliedBefore;
+            }
+
+            foreach (int i in appliedIndices)
+            {
+                s.Uncounted.Add(new StatEvent(_settings.FindItem(events[i].Item)!.Value, events[i].Rating));
+            }
+        }
+
         UserPartitionState saved = engine.Save();
         s.NextIndex = saved.NextIndex;
         s.PartitionCount = saved.PartitionCount;
@@ -135,7 +155,23 @@ public sealed class UserLedger
         s.Conflicts += conflicts.Count;
         s.Rejected += rejected.Count;
         Forget();
+        if (_countsStats && s.Uncounted.Count == 0)
+        {
+            s.UncountedFrom = s.NextIndex;
+        }
+        else if (_countsStats && s.UncountedFrom + s.Uncounted.Count != s.NextIndex)
+        {
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"user {_user}: {s.Uncounted.Count} uncounted events from number {s.UncountedFrom} do not end at the {s.NextIndex} applied"));
+        }
+
         return new AppendResult { Applied = appliedIndices.Count, AppliedIndices = appliedIndices, Duplicates = duplicates, Conflicts = conflicts, Rejected = rejected, Closed = closed };
+    }
+
+    /// <summary>Forgets the uncounted events once the statistics have counted them (the next state write persists that).</summary>
+    public void Counted()
+    {
+        State.Uncounted.Clear();
+        State.UncountedFrom = State.NextIndex;
     }
 
     /// <summary>Removes the outbox's partitions numbered up to <paramref name="throughNumber"/> (handed on); returns how many are left.</summary>

@@ -89,7 +89,7 @@ public sealed class ServeState : IDisposable
                 Model = (loadModel ?? throw new ArgumentException("--checkpoint: no scorer is available in this build"))(dir);
                 if (Model.ReadsStats)
                 {
-                    Stats = CountStoredEvents(Store, options.Scale);
+                    Stats = Store is ISharedStatsStore shared ? shared.Statistics(options.Scale) : CountStoredEvents(Store, options.Scale);
                 }
             }
         }
@@ -120,8 +120,12 @@ public sealed class ServeState : IDisposable
         return options;
     }
 
-    /// <summary>The point-in-time statistics' counters, kept when the model reads them (a <c>--stats on</c> checkpoint), else null.</summary>
-    public OnlineStats? Stats { get; }
+    /// <summary>
+    /// The point-in-time statistics, kept when the model reads them (a <c>--stats on</c> checkpoint), else null: counters of
+    /// this process (<see cref="OnlineStats"/>, counted from the store at start and then as events are applied), or the
+    /// store's own shared ones (<see cref="ISharedStatsStore"/>, a cluster's).
+    /// </summary>
+    public IStatsSource? Stats { get; }
 
     /// <summary>Counts every applied event of the store into fresh counters (at start; later events are added as they are applied).</summary>
     public static OnlineStats CountStoredEvents(IServingStore store, RatingScale scale)
@@ -149,7 +153,7 @@ public sealed class ServeState : IDisposable
         return stats;
     }
 
-    /// <summary>Counts the events a batch applied (<see cref="AppendResult.AppliedIndices"/>) into <see cref="Stats"/>, when it is kept.</summary>
+    /// <summary>Counts the events a batch applied (<see cref="AppendResult.AppliedIndices"/>) into <see cref="Stats"/>, when this process keeps them (a shared store counts its own).</summary>
     public void CountApplied(IReadOnlyList<ExternalEvent> batch, AppendResult result)
     {
         ArgumentNullException.ThrowIfNull(batch);

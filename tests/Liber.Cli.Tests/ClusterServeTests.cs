@@ -267,16 +267,48 @@ public sealed partial class ClusterServeTests(ITestOutputHelper output) : IDispo
         }
 
         Assert.True(partitions > 0);
-        output.WriteLine($"{streams.EventCount} events, {partitions} partitions done and equal to liber learn's at {clock.Elapsed.TotalSeconds:F1} s");
+
+        // 5. The shared statistics counted every event exactly once, across the kill: per user, per item and in all.
+        using (var db = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(Admin) { SearchPath = _schema }.ConnectionString))
+        {
+            db.Open();
+            var counted = new Dictionary<string, long>(StringComparer.Ordinal);
+            using (var q = new NpgsqlCommand("SELECT user_ext, events FROM liber_stats_users UNION ALL SELECT 'item:' || item, events FROM liber_stats_items UNION ALL SELECT 'all', sum(events)::bigint FROM liber_stats_global", db))
+            using (NpgsqlDataReader r = q.ExecuteReader())
+            {
+                while (r.Read())
+                {
+                    counted[r.GetString(0)] = r.GetInt64(1);
+                }
+            }
+
+            Assert.Equal(streams.EventCount, counted["all"]);
+            for (int u = 0; u < streams.UserCount; u++)
+            {
+                Assert.Equal(streams.Length(u), counted[data.Users.External(u)]);
+            }
+
+            var perItem = new Dictionary<string, long>(StringComparer.Ordinal);
+            for (int row = 0; row < streams.EventCount; row++)
+            {
+                string item = "item:" + data.Items.External(streams.Items[row]);
+                perItem[item] = perItem.GetValueOrDefault(item) + 1;
+            }
+
+            Assert.All(perItem, kv => Assert.Equal(kv.Value, counted[kv.Key]));
+        }
+
+        output.WriteLine($"{streams.EventCount} events, {partitions} partitions done and equal to liber learn's, statistics counted once, at {clock.Elapsed.TotalSeconds:F1} s");
     }
 
     [ClusterFact]
     public async Task Rank_on_every_silo_equals_the_single_process_service_on_the_same_events()
     {
-        // A DIN + LIBER checkpoint with statistics off (a cluster cannot serve point-in-time statistics), the same chain.
+        // A DIN + LIBER checkpoint with liber train's defaults (point-in-time statistics on: the silos read the shared
+        // counters, the single process its own), the same chain.
         string[] small = ["--dataset", "synthetic", "--users", "16", "--events-per-user", "40", "--seed", "7"];
         string ckpt = Path.Combine(_dir, "ckpt");
-        (int code, string o, string e) = CliRunner.Binary(TimeSpan.FromMinutes(10), ["train", .. small, "--backbone", "din", "--epochs", "1", "--stats", "off", "--liber", "--k", $"{K}", "--encoder", "minilm", "--embedding-cache", Path.Combine(_dir, "emb.db"), "--checkpoint", ckpt]);
+        (int code, string o, string e) = CliRunner.Binary(TimeSpan.FromMinutes(10), ["train", .. small, "--backbone", "din", "--epochs", "1", "--liber", "--k", $"{K}", "--encoder", "minilm", "--embedding-cache", Path.Combine(_dir, "emb.db"), "--checkpoint", ckpt]);
         Assert.True(code == 0, o + e);
 
         Execute($"CREATE SCHEMA {_schema}");
@@ -355,6 +387,15 @@ public sealed partial class ClusterServeTests(ITestOutputHelper output) : IDispo
         {
             c.Dispose();
         }
+
+        // A cluster file that turns the shared statistics off cannot serve the model: one line, before any silo starts.
+        string off = Path.Combine(_dir, "no-stats.json");
+        var fields = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(File.ReadAllText(file))!;
+        File.WriteAllText(off, JsonSerializer.Serialize(new Dictionary<string, object> { ["postgres"] = fields["postgres"].GetString()!, ["statistics"] = false }));
+        (code, o, e) = CliRunner.Run(["serve", "--cluster", off, "--urls", "http://127.0.0.1:0", .. serveFlags]);
+        Assert.Equal(1, code);
+        Assert.Contains("\"statistics\": false", e, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", e, StringComparison.Ordinal);
     }
 
     private static async Task<HttpClient> Listens(Process child)

@@ -30,7 +30,7 @@ public sealed class PostgresPartitionLogTests
             Assert.Equal(0, again.Log.Count());
         }
 
-        Assert.Equal(4, pg.Scalar($"SELECT count(*) FROM information_schema.tables WHERE table_schema = '{pg.Schema}' AND table_name LIKE 'liber_%'"));
+        Assert.Equal(8, pg.Scalar($"SELECT count(*) FROM information_schema.tables WHERE table_schema = '{pg.Schema}' AND table_name LIKE 'liber_%'"));
         PgScratch.Execute(pg.ConnectionString, "UPDATE liber_meta SET value = '9' WHERE key = 'schema'");
         var e = Assert.Throws<InvalidOperationException>(() => pg.Open());
         Assert.Contains("Liber schema 9", e.Message, StringComparison.Ordinal);

@@ -7,7 +7,19 @@
 CREATE TABLE IF NOT EXISTS liber_meta(
     key   text PRIMARY KEY,
     value text NOT NULL);
-INSERT INTO liber_meta(key, value) VALUES ('schema', '1') ON CONFLICT (key) DO NOTHING;
+-- Schema 1 (before the shared statistics) becomes 2: its events were never counted, so a database that holds users
+-- is marked as one without statistics (a silo that counts them refuses it; one with "statistics": false serves it).
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM liber_meta WHERE key = 'schema' AND value = '1') THEN
+        IF EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'liber_users') THEN
+            EXECUTE 'INSERT INTO liber_meta(key, value) SELECT ''statistics'', ''off'' WHERE EXISTS (SELECT 1 FROM liber_users) ON CONFLICT (key) DO NOTHING';
+        END IF;
+        UPDATE liber_meta SET value = '2' WHERE key = 'schema';
+    END IF;
+END
+$$;
+INSERT INTO liber_meta(key, value) VALUES ('schema', '2') ON CONFLICT (key) DO NOTHING;
 
 -- External user ids and their dense ids, handed out by the sequence (a dense id that lost a race is a gap). Ids are
 -- unique per table whatever the Orleans service id, so a cluster restarted under a new service id keeps them apart.
@@ -60,3 +72,33 @@ CREATE TABLE IF NOT EXISTS liber_interest_jobs(
 
 -- Open jobs by user and number: the lease scan reads only these.
 CREATE INDEX IF NOT EXISTS liber_interest_jobs_open ON liber_interest_jobs(user_id, number) WHERE status <> 1;
+
+-- Point-in-time statistics (the input of models trained with `--stats on`), counted by the user grains after each state
+-- write: every applied event once, whichever silo applied it. liber_stats_users.counted is how many of the user's events
+-- (by index) are counted, and moves in the same transaction as the counters, so a count replayed after a crash adds
+-- nothing. Categories are upper-cased (training matches them case-insensitively). The all-users counter is split into
+-- shards by dense user id, so concurrent counts of different users rarely wait on one row; a read sums the shards.
+CREATE TABLE IF NOT EXISTS liber_stats_users(
+    user_ext   text             PRIMARY KEY,
+    counted    integer          NOT NULL DEFAULT 0,
+    events     bigint           NOT NULL DEFAULT 0,
+    positives  bigint           NOT NULL DEFAULT 0,
+    rating_sum double precision NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS liber_stats_user_categories(
+    user_ext   text             NOT NULL,
+    category   text             NOT NULL,
+    events     bigint           NOT NULL,
+    positives  bigint           NOT NULL,
+    rating_sum double precision NOT NULL,
+    PRIMARY KEY (user_ext, category));
+CREATE TABLE IF NOT EXISTS liber_stats_items(
+    item       text             PRIMARY KEY,
+    events     bigint           NOT NULL,
+    positives  bigint           NOT NULL,
+    rating_sum double precision NOT NULL);
+CREATE TABLE IF NOT EXISTS liber_stats_global(
+    shard      smallint         PRIMARY KEY,
+    events     bigint           NOT NULL,
+    positives  bigint           NOT NULL,
+    rating_sum double precision NOT NULL);
+

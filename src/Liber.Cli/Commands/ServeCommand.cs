@@ -72,9 +72,9 @@ public static class ServeCommand
             {
                 CheckpointConfig saved = Checkpoint.ReadConfig(checkpointDir);
                 setup = saved.Setup;
-                if (clusterConfig is not null && saved.Model.Options.Stats)
+                if (clusterConfig is { Statistics: false } && saved.Model.Options.Stats)
                 {
-                    throw new ArgumentException($"--checkpoint {checkpointDir}: the model reads the point-in-time statistics (trained with --stats on), which need every event of every user in one place; a cluster silo sees only its own ingest (docs/cluster.md). Serve it with --store, or train with --stats off for the cluster");
+                    throw new ArgumentException($"--checkpoint {checkpointDir}: the model reads the point-in-time statistics (trained with --stats on), and the cluster file {clusterFile} sets \"statistics\": false, so the silos count none (docs/cluster.md). Set it to true on a new database, serve the model with --store, or train with --stats off");
                 }
                 configPath = Path.Combine(checkpointDir, Checkpoint.ConfigFile);
                 if (setup is null)
@@ -144,11 +144,26 @@ public static class ServeCommand
                 {
                     UbspSettings ubsp = UbspSettings.ForDataset(seed!, settings.Partition, new Cl100kTokenCounter(), options.Store.LateEvents);
                     LiberDatabase tables = OpenDatabase(clusterFile!, clusterConfig);
-                    servingStore = new ClusterServingStore(() => grains ?? throw new InvalidOperationException("the silo has not started"), tables, ubsp, seed!);
+                    PostgresStats? stats;
+                    try
+                    {
+                        stats = clusterConfig.Statistics ? new PostgresStats(tables.Source, options.Scale, seed!.Catalog) : null;
+                        if (stats is null)
+                        {
+                            PostgresStats.Claim(tables.Source, null);
+                        }
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        tables.Dispose();
+                        throw new UserErrorException($"--cluster {clusterFile}: {e.Message}", e);
+                    }
+
+                    servingStore = new ClusterServingStore(() => grains ?? throw new InvalidOperationException("the silo has not started"), tables, ubsp, seed!, stats);
                     int silo = r.GetValue(siloPort) ?? clusterConfig.SiloPort, gateway = r.GetValue(gatewayPort) ?? clusterConfig.GatewayPort;
                     configure = b =>
                     {
-                        b.AddLiberSilo(clusterConfig, ubsp, silo, gateway, tables);
+                        b.AddLiberSilo(clusterConfig, ubsp, silo, gateway, tables, stats);
                         b.Logging.AddFilter("Orleans", LogLevel.Warning);
                     };
                 }

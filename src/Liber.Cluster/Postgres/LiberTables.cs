@@ -5,13 +5,13 @@ namespace Liber.Cluster.Postgres;
 
 /// <summary>
 /// Liber's own tables in the cluster's PostgreSQL database (build/sql/liber/PostgreSQL-Liber.sql, embedded): users,
-/// closed partitions with their events, and their interest jobs. The script is idempotent; <see cref="Ensure"/> runs it
+/// closed partitions with their events, their interest jobs, and the shared point-in-time statistics. The script is idempotent; <see cref="Ensure"/> runs it
 /// in one transaction under an advisory lock, so silos starting together do not race on the catalog.
 /// </summary>
 public static class LiberTables
 {
     /// <summary>The schema version this code reads and writes.</summary>
-    public const string SchemaVersion = "1";
+    public const string SchemaVersion = "2";
 
     /// <summary>Advisory lock key the schema script runs under (any constant: it only has to be the same on every silo).</summary>
     private const long SchemaLock = 0x4c69626572_5347; // "Liber" "SG"

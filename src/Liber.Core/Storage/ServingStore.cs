@@ -136,3 +136,13 @@ public interface IServingStore : IPartitionStore, IExternalIds, IItemCatalog, II
     /// </summary>
     Task<AppendResult> AppendAsync(IReadOnlyList<ExternalEvent> events, CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// A serving store that keeps the point-in-time statistics of its events itself (a cluster's shared counters, counted
+/// once per applied event whichever process applied it), instead of the service counting the events it applies.
+/// </summary>
+public interface ISharedStatsStore
+{
+    /// <summary>The statistics, counted under <paramref name="scale"/>; throws <see cref="InvalidOperationException"/> saying why when the store keeps none, or keeps them under another scale.</summary>
+    Streams.IStatsSource Statistics(RatingScale scale);
+}

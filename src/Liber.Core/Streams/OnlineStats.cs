@@ -9,7 +9,7 @@ namespace Liber.Core.Streams;
 /// far). Users and items are named by their external ids; categories are matched case-insensitively, as in training.
 /// Thread-safe.
 /// </summary>
-public sealed class OnlineStats(RatingScale scale, float threshold, StatsOptions? options = null)
+public sealed class OnlineStats(RatingScale scale, float threshold, StatsOptions? options = null) : IStatsSource
 {
     private readonly object _gate = new();
     private readonly StatsOptions _options = Validated(options ?? new StatsOptions());
@@ -69,6 +69,13 @@ public sealed class OnlineStats(RatingScale scale, float threshold, StatsOptions
         }
 
         return row;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<float[]> Rows(string user, IReadOnlyList<(string Item, IReadOnlyList<string> Categories)> candidates)
+    {
+        ArgumentNullException.ThrowIfNull(candidates);
+        return [.. candidates.Select(c => Row(user, c.Item, c.Categories))];
     }
 
     private static void Bump(Dictionary<string, PointInTimeStats.Counter> map, string key, bool positive, float rating)

@@ -247,6 +247,21 @@ public sealed class PointInTimeStats
         v[7] = (Smooth(item.RatingSum, item.Count, gMean, options.ItemPrior) - scale.Min) / span;
     }
 
+    /// <summary>
+    /// The 8 values (<see cref="Names"/>) from counts kept elsewhere (a shared database's counters): the user's events, the
+    /// user's events on the target's categories (summed over the distinct categories), the item's and all users' events.
+    /// The same arithmetic as training's and <see cref="OnlineStats"/>'.
+    /// </summary>
+    public static float[] Row(StatCount user, StatCount userCategory, StatCount item, StatCount global, RatingScale scale, StatsOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(scale);
+        options ??= new StatsOptions();
+        options.Validate();
+        var row = new float[Width];
+        Fill(row, user.ToCounter(), userCategory.ToCounter(), item.ToCounter(), global.ToCounter(), scale, options);
+        return row;
+    }
+
     private static float Log(long count) => MathF.Log(1 + count) / 10;
 
     private static float Smooth(double sum, long count, float prior, float weight) => (float)((sum + weight * prior) / (count + weight));
@@ -304,3 +319,29 @@ public sealed class PointInTimeStats
         }
     }
 }
+
+/// <summary>Events, positive events and the sum of ratings of a group of events: what the point-in-time statistics count.</summary>
+/// <param name="Count">Events.</param>
+/// <param name="Positives">Events rated at or above the positive threshold.</param>
+/// <param name="RatingSum">Sum of their ratings.</param>
+public readonly record struct StatCount(long Count, long Positives, double RatingSum)
+{
+    /// <summary>This count plus <paramref name="other"/>.</summary>
+    public StatCount Plus(StatCount other) => new(Count + other.Count, Positives + other.Positives, RatingSum + other.RatingSum);
+
+    /// <summary>This count plus one event.</summary>
+    public StatCount Plus(bool positive, float rating) => new(Count + 1, Positives + (positive ? 1 : 0), RatingSum + rating);
+
+    internal PointInTimeStats.Counter ToCounter() => new() { Count = Count, Positives = Positives, RatingSum = RatingSum };
+}
+
+/// <summary>
+/// Where a live service reads each candidate's point-in-time statistics: <see cref="OnlineStats"/> in one process, a shared
+/// database's counters in a cluster (every silo's events counted once).
+/// </summary>
+public interface IStatsSource
+{
+    /// <summary>The 8 values (<see cref="PointInTimeStats.Names"/>) of <paramref name="user"/> and each candidate (its external id and categories) now, in candidate order.</summary>
+    IReadOnlyList<float[]> Rows(string user, IReadOnlyList<(string Item, IReadOnlyList<string> Categories)> candidates);
+}
+

@@ -132,7 +132,7 @@ public sealed class RankingService(ServeState state)
             return null;
         }
 
-        OnlineStats stats = state.Stats ?? throw new InvalidOperationException("the model reads point-in-time statistics but the service keeps none");
-        return [.. candidates.Select(c => stats.Row(user, c, state.Store.FindItemMetadata(c)?.Categories ?? []))];
+        IStatsSource stats = state.Stats ?? throw new InvalidOperationException("the model reads point-in-time statistics but the service keeps none");
+        return stats.Rows(user, [.. candidates.Select(c => (c, state.Store.FindItemMetadata(c)?.Categories ?? (IReadOnlyList<string>)[]))]);
     }
 }
