@@ -32,7 +32,7 @@ public sealed class ClusterServingStore : IServingStore, ISharedStatsStore
     /// A store over the grains of <paramref name="grains"/> (called on first use, so the store can be built before the silo
     /// starts), Liber's tables in <paramref name="db"/> (owned: disposed with the store) and the catalog of
     /// <paramref name="catalog"/>, which must be the one <paramref name="settings"/> were built from; with
-    /// <paramref name="stats"/>, the cluster's shared point-in-time statistics (the user grains count into them).
+    /// <paramref name="stats"/>, the cluster's shared point-in-time statistics (the user grains count into them; owned).
     /// </summary>
     public ClusterServingStore(Func<IGrainFactory> grains, LiberDatabase db, UbspSettings settings, Dataset catalog, PostgresStats? stats = null)
     {
@@ -183,6 +183,7 @@ public sealed class ClusterServingStore : IServingStore, ISharedStatsStore
         if (!_disposed)
         {
             _disposed = true;
+            _stats?.Dispose(); // its writer commits what is queued, then the pool goes
             _db.Dispose();
         }
     }

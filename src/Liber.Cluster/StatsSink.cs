@@ -20,5 +20,5 @@ public interface IStatsSink
     /// count repeated after a crash adds nothing. Throws when events before <paramref name="fromIndex"/> are not counted
     /// (they would be lost).
     /// </summary>
-    Task CountAsync(string user, int denseUser, int fromIndex, IReadOnlyList<StatEvent> events);
+    Task CountAsync(string user, int fromIndex, IReadOnlyList<StatEvent> events);
 }

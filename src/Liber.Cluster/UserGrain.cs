@@ -197,7 +197,7 @@ public sealed partial class UserGrain(
     private async Task CountStats()
     {
         UserGrainState s = state.State;
-        await _stats!.CountAsync(this.GetPrimaryKeyString(), s.DenseId ?? throw new InvalidOperationException("uncounted events without a dense user id"), s.UncountedFrom, [.. s.Uncounted]);
+        await _stats!.CountAsync(this.GetPrimaryKeyString(), s.UncountedFrom, [.. s.Uncounted]);
         Ledger.Counted();
     }
 

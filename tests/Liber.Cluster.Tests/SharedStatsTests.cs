@@ -38,7 +38,7 @@ public sealed class SharedStatsTests
         }
 
         using LiberDatabase db = pg.Open();
-        var shared = new PostgresStats(db.Source, data.Dataset.Scale, data.Dataset.Catalog);
+        using var shared = new PostgresStats(db.Source, data.Dataset.Scale, data.Dataset.Catalog);
         Assert.Equal(events, pg.Scalar("SELECT sum(events) FROM liber_stats_users"));
         Assert.Equal(events, pg.Scalar("SELECT sum(events) FROM liber_stats_global"));
         Assert.Equal(events, pg.Scalar("SELECT sum(events) FROM liber_stats_items"));
@@ -105,17 +105,17 @@ public sealed class SharedStatsTests
         using LiberDatabase db = pg.Open();
         RatingScale scale = RatingScale.FiveStars;
         Item[] catalog = [new Item(0, "a", "A", null, ["Rock", "rock", "Jazz"], [], null), new Item(1, "b", "B", null, ["JAZZ"], [], null)];
-        var stats = new PostgresStats(db.Source, scale, catalog);
+        using var stats = new PostgresStats(db.Source, scale, catalog);
         StatEvent[] events = [new(0, 5), new(1, 2), new(0, 4)];
-        await stats.CountAsync("u", 3, 0, events);
-        await stats.CountAsync("u", 3, 0, events); // a replay
-        await stats.CountAsync("u", 3, 1, [events[1], events[2], new StatEvent(1, 3)]); // two counted, one new
+        await stats.CountAsync("u", 0, events);
+        await stats.CountAsync("u", 0, events); // a replay
+        await stats.CountAsync("u", 1, [events[1], events[2], new StatEvent(1, 3)]); // two counted, one new
         Assert.Equal(4, pg.Scalar("SELECT events FROM liber_stats_users WHERE user_ext = 'u'"));
         Assert.Equal(4, pg.Scalar("SELECT counted FROM liber_stats_users WHERE user_ext = 'u'"));
         Assert.Equal(2, pg.Scalar("SELECT events FROM liber_stats_user_categories WHERE user_ext = 'u' AND category = 'ROCK'")); // 'Rock' and 'rock' are one category
         Assert.Equal(4, pg.Scalar("SELECT events FROM liber_stats_user_categories WHERE user_ext = 'u' AND category = 'JAZZ'"));
         Assert.Equal(2, pg.Scalar("SELECT positives FROM liber_stats_items WHERE item = 'a'"));
-        InvalidOperationException gap = await Assert.ThrowsAsync<InvalidOperationException>(() => stats.CountAsync("u", 3, 6, [new StatEvent(0, 1)]));
+        InvalidOperationException gap = await Assert.ThrowsAsync<InvalidOperationException>(() => stats.CountAsync("u", 6, [new StatEvent(0, 1)]));
         Assert.Contains("events 4 to 5", gap.Message, StringComparison.Ordinal);
 
         var single = new OnlineStats(scale, scale.DefaultThreshold);
@@ -130,6 +130,18 @@ public sealed class SharedStatsTests
         {
             Assert.Equal(want[k], got[k], (x, y) => Math.Abs(x - y) < 1e-6);
         }
+
+        // Concurrent counts share transactions (the group commit); a gap among them fails alone, a replay adds nothing.
+        Task[] many = [.. Enumerable.Range(0, 200).Select(i => stats.CountAsync($"g{i % 50}", i / 50, [new StatEvent(i % 2, 1 + (i % 5))]))];
+        Task bad = stats.CountAsync("u", 9, [new StatEvent(0, 1)]);
+        Task replay = stats.CountAsync("u", 0, events);
+        await Task.WhenAll(many);
+        await replay;
+        await Assert.ThrowsAsync<InvalidOperationException>(() => bad);
+        Assert.Equal(4, pg.Scalar("SELECT events FROM liber_stats_users WHERE user_ext = 'u'"));
+        Assert.Equal(200, pg.Scalar("SELECT sum(events) FROM liber_stats_users WHERE user_ext LIKE 'g%'"));
+        Assert.Equal(50 * 4, pg.Scalar("SELECT sum(counted) FROM liber_stats_users WHERE user_ext LIKE 'g%'"));
+        Assert.Equal(204, pg.Scalar("SELECT sum(events) FROM liber_stats_global"));
     }
 
     [PostgresFact]
@@ -138,8 +150,8 @@ public sealed class SharedStatsTests
         using var pg = new PgScratch();
         using (LiberDatabase db = pg.Open())
         {
-            _ = new PostgresStats(db.Source, RatingScale.FiveStars, []);
-            _ = new PostgresStats(db.Source, RatingScale.FiveStars, []); // the same setting: fine
+            using var first = new PostgresStats(db.Source, RatingScale.FiveStars, []);
+            using var second = new PostgresStats(db.Source, RatingScale.FiveStars, []); // the same setting: fine
             InvalidOperationException other = Assert.Throws<InvalidOperationException>(() => new PostgresStats(db.Source, new RatingScale(0, 10, 6), []));
             Assert.Contains("fixed when its first silo started", other.Message, StringComparison.Ordinal);
             Assert.Contains("positive at >= 6", other.Message, StringComparison.Ordinal);
@@ -191,14 +203,14 @@ public sealed class SharedStatsTests
 
         public static int FailBeforeNextCount;
 
-        public async Task CountAsync(string user, int denseUser, int fromIndex, IReadOnlyList<StatEvent> events)
+        public async Task CountAsync(string user, int fromIndex, IReadOnlyList<StatEvent> events)
         {
             if (Interlocked.Exchange(ref FailBeforeNextCount, 0) == 1)
             {
                 throw new InvalidOperationException("injected: the database is unreachable");
             }
 
-            await inner.CountAsync(user, denseUser, fromIndex, events);
+            await inner.CountAsync(user, fromIndex, events);
             if (Interlocked.Exchange(ref FailAfterNextCount, 0) == 1)
             {
                 throw new InvalidOperationException("injected: the silo died after the count");

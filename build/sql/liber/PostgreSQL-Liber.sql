@@ -76,8 +76,9 @@ CREATE INDEX IF NOT EXISTS liber_interest_jobs_open ON liber_interest_jobs(user_
 -- Point-in-time statistics (the input of models trained with `--stats on`), counted by the user grains after each state
 -- write: every applied event once, whichever silo applied it. liber_stats_users.counted is how many of the user's events
 -- (by index) are counted, and moves in the same transaction as the counters, so a count replayed after a crash adds
--- nothing. Categories are upper-cased (training matches them case-insensitively). The all-users counter is split into
--- shards by dense user id, so concurrent counts of different users rarely wait on one row; a read sums the shards.
+-- nothing. Categories are upper-cased (training matches them case-insensitively). Each silo group-commits its grains'
+-- counts; the all-users counter is split into shards (each group adds to a random one, a read sums them), so two silos'
+-- groups rarely wait on one row.
 CREATE TABLE IF NOT EXISTS liber_stats_users(
     user_ext   text             PRIMARY KEY,
     counted    integer          NOT NULL DEFAULT 0,

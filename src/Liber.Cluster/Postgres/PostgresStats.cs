@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Threading.Channels;
 using Liber.Core.Data;
 using Liber.Core.Streams;
 using Npgsql;
@@ -12,12 +13,19 @@ namespace Liber.Cluster.Postgres;
 /// (<see cref="IStatsSource"/>) with the arithmetic of training and of the single-process service
 /// (<see cref="PointInTimeStats.Row(StatCount, StatCount, StatCount, StatCount, RatingScale, StatsOptions?)"/>). Whether a cluster counts statistics, and under which rating scale (the positive
 /// threshold), is fixed when its first silo opens the database (<see cref="Claim"/>): a silo started otherwise is refused,
-/// so the counters are never a mix. Thread-safe (one pooled connection per call).
+/// so the counters are never a mix. Counts are group-committed by one writer per instance (one per silo); reads take a
+/// pooled connection each. Thread-safe; dispose it before its data source.
 /// </summary>
-public sealed class PostgresStats : IStatsSink, IStatsSource
+public sealed class PostgresStats : IStatsSink, IStatsSource, IDisposable
 {
-    /// <summary>Shards of the all-users counter (by dense user id).</summary>
+    /// <summary>Shards of the all-users counter (a group's count goes to a random one; a read sums them).</summary>
     public const int GlobalShards = 16;
+
+    /// <summary>The most grain counts one transaction takes.</summary>
+    public const int MaxGroup = 256;
+
+    private readonly Channel<CountRequest> _queue = Channel.CreateUnbounded<CountRequest>(new() { SingleReader = true });
+    private readonly Task _writer;
 
     private readonly NpgsqlDataSource _db;
     private readonly RatingScale _scale;
@@ -44,6 +52,7 @@ public sealed class PostgresStats : IStatsSink, IStatsSource
         _itemIds = [.. catalog.Select(i => i.ExternalId)];
         _itemCategories = [.. catalog.Select(i => Keys(i.Categories))];
         Claim(db, this);
+        _writer = Task.Run(WriterLoop, CancellationToken.None);
     }
 
     /// <summary>The rating scale the counters were counted under.</summary>
@@ -76,100 +85,169 @@ public sealed class PostgresStats : IStatsSink, IStatsSource
         }
     }
 
-    /// <inheritdoc />
-    public async Task CountAsync(string user, int denseUser, int fromIndex, IReadOnlyList<StatEvent> events)
+    /// <summary>
+    /// Queues the count for the silo's group commit and completes when its transaction has committed (so an acknowledged
+    /// batch is counted): counts queued while a transaction runs are taken together, at most <see cref="MaxGroup"/>, in
+    /// one transaction and one commit. A count that would leave a gap fails alone; a failed transaction fails its group
+    /// (the grains' resends count again, and what was committed is skipped).
+    /// </summary>
+    public Task CountAsync(string user, int fromIndex, IReadOnlyList<StatEvent> events)
     {
         ArgumentNullException.ThrowIfNull(user);
         ArgumentNullException.ThrowIfNull(events);
         ArgumentOutOfRangeException.ThrowIfNegative(fromIndex);
-        if (events.Count == 0)
+        foreach (StatEvent e in events)
         {
-            return;
-        }
-
-        await using NpgsqlConnection c = await _db.OpenConnectionAsync().ConfigureAwait(false);
-        await using NpgsqlTransaction tx = await c.BeginTransactionAsync().ConfigureAwait(false);
-        await using (var add = new NpgsqlCommand("INSERT INTO liber_stats_users(user_ext) VALUES (@u) ON CONFLICT DO NOTHING", c, tx))
-        {
-            add.Parameters.AddWithValue("u", user);
-            await add.ExecuteNonQueryAsync().ConfigureAwait(false);
-        }
-
-        int counted;
-        await using (var progress = new NpgsqlCommand("SELECT counted FROM liber_stats_users WHERE user_ext = @u FOR UPDATE", c, tx))
-        {
-            progress.Parameters.AddWithValue("u", user);
-            counted = (int)(await progress.ExecuteScalarAsync().ConfigureAwait(false))!;
-        }
-
-        if (counted < fromIndex)
-        {
-            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                $"statistics of user {user}: events {counted} to {fromIndex - 1} of the user's stream are not counted and the grain no longer holds them; the user's statistics would miss them"));
-        }
-
-        int skip = counted - fromIndex;
-        if (skip >= events.Count)
-        {
-            await tx.CommitAsync().ConfigureAwait(false); // counted before (a replay after a crash)
-            return;
-        }
-
-        StatCount total = default;
-        var items = new SortedDictionary<string, StatCount>(StringComparer.Ordinal);
-        var categories = new SortedDictionary<string, StatCount>(StringComparer.Ordinal);
-        for (int k = skip; k < events.Count; k++)
-        {
-            StatEvent e = events[k];
             if ((uint)e.Item >= (uint)_itemIds.Length)
             {
                 throw new ArgumentOutOfRangeException(nameof(events), e.Item, $"item {e.Item} is not in the catalog ({_itemIds.Length} items)");
             }
+        }
 
-            bool positive = e.Rating >= _threshold;
-            total = total.Plus(positive, e.Rating);
-            string id = _itemIds[e.Item];
-            items[id] = items.GetValueOrDefault(id).Plus(positive, e.Rating);
-            foreach (string key in _itemCategories[e.Item])
+        if (events.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var request = new CountRequest(user, fromIndex, [.. events], new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        return _queue.Writer.TryWrite(request) ? request.Done.Task : throw new ObjectDisposedException(nameof(PostgresStats));
+    }
+
+    /// <summary>Stops taking counts and waits for the queued ones to commit.</summary>
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        _writer.GetAwaiter().GetResult();
+    }
+
+    private async Task WriterLoop()
+    {
+        var group = new List<CountRequest>();
+        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            group.Clear();
+            while (group.Count < MaxGroup && _queue.Reader.TryRead(out CountRequest? r))
             {
-                categories[key] = categories.GetValueOrDefault(key).Plus(positive, e.Rating);
+                group.Add(r);
+            }
+
+            try
+            {
+                await CommitAsync(group).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                foreach (CountRequest r in group)
+                {
+                    r.Done.TrySetException(e);
+                }
+
+                continue;
+            }
+
+            foreach (CountRequest r in group)
+            {
+                r.Done.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>Counts a group in one transaction: the users' progress rows locked in key order, then every counter.</summary>
+    private async Task CommitAsync(List<CountRequest> group)
+    {
+        string[] users = [.. group.Select(r => r.User).Distinct(StringComparer.Ordinal)];
+        await using NpgsqlConnection c = await _db.OpenConnectionAsync().ConfigureAwait(false);
+        await using NpgsqlTransaction tx = await c.BeginTransactionAsync().ConfigureAwait(false);
+        var counted = new Dictionary<string, int>(StringComparer.Ordinal);
+        await using (var progress = new NpgsqlBatch(c, tx))
+        {
+            var add = new NpgsqlBatchCommand("INSERT INTO liber_stats_users(user_ext) SELECT u FROM unnest(@u) AS x(u) ORDER BY u ON CONFLICT DO NOTHING");
+            add.Parameters.AddWithValue("u", NpgsqlDbType.Array | NpgsqlDbType.Text, users);
+            var read = new NpgsqlBatchCommand("SELECT user_ext, counted FROM liber_stats_users WHERE user_ext = ANY(@u) ORDER BY user_ext FOR UPDATE");
+            read.Parameters.AddWithValue("u", NpgsqlDbType.Array | NpgsqlDbType.Text, users);
+            progress.BatchCommands.Add(add);
+            progress.BatchCommands.Add(read);
+            await using NpgsqlDataReader r = await progress.ExecuteReaderAsync().ConfigureAwait(false); // the insert has no result set: the reader starts at the select's
+            while (await r.ReadAsync().ConfigureAwait(false))
+            {
+                counted[r.GetString(0)] = r.GetInt32(1);
             }
         }
 
-        const string Update = "events = {0}.events + excluded.events, positives = {0}.positives + excluded.positives, rating_sum = {0}.rating_sum + excluded.rating_sum";
-        await using var batch = new NpgsqlBatch(c, tx);
-        var user1 = new NpgsqlBatchCommand("UPDATE liber_stats_users SET counted = @n, events = events + @c, positives = positives + @p, rating_sum = rating_sum + @s WHERE user_ext = @u");
-        user1.Parameters.AddWithValue("n", fromIndex + events.Count);
-        Counts(user1.Parameters, total);
-        user1.Parameters.AddWithValue("u", user);
-        batch.BatchCommands.Add(user1);
-
-        // Rows in key order, so two counts touching the same rows lock them in the same order (no deadlock).
-        if (categories.Count > 0)
+        var perUser = new SortedDictionary<string, StatCount>(StringComparer.Ordinal);
+        var categories = new SortedDictionary<(string User, string Category), StatCount>();
+        var items = new SortedDictionary<string, StatCount>(StringComparer.Ordinal);
+        StatCount total = default;
+        foreach (CountRequest q in group)
         {
-            var cats = new NpgsqlBatchCommand(
-                "INSERT INTO liber_stats_user_categories(user_ext, category, events, positives, rating_sum) " +
-                "SELECT @u, x.k, x.c, x.p, x.s FROM unnest(@k, @c, @p, @s) AS x(k, c, p, s) ORDER BY x.k " +
-                "ON CONFLICT (user_ext, category) DO UPDATE SET " + string.Format(CultureInfo.InvariantCulture, Update, "liber_stats_user_categories"));
-            cats.Parameters.AddWithValue("u", user);
-            Columns(cats.Parameters, categories);
-            batch.BatchCommands.Add(cats);
+            int done = counted[q.User];
+            if (done < q.From)
+            {
+                q.Done.TrySetException(new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"statistics of user {q.User}: events {done} to {q.From - 1} of the user's stream are not counted and the grain no longer holds them; the user's statistics would miss them")));
+                continue;
+            }
+
+            for (int k = done - q.From; k < q.Events.Length; k++) // events counted before (a replay after a crash) are skipped
+            {
+                StatEvent e = q.Events[k];
+                bool positive = e.Rating >= _threshold;
+                total = total.Plus(positive, e.Rating);
+                perUser[q.User] = perUser.GetValueOrDefault(q.User).Plus(positive, e.Rating);
+                string id = _itemIds[e.Item];
+                items[id] = items.GetValueOrDefault(id).Plus(positive, e.Rating);
+                foreach (string key in _itemCategories[e.Item])
+                {
+                    categories[(q.User, key)] = categories.GetValueOrDefault((q.User, key)).Plus(positive, e.Rating);
+                }
+            }
+
+            counted[q.User] = Math.Max(done, q.From + q.Events.Length);
         }
 
-        var item = new NpgsqlBatchCommand(
-            "INSERT INTO liber_stats_items(item, events, positives, rating_sum) " +
-            "SELECT x.k, x.c, x.p, x.s FROM unnest(@k, @c, @p, @s) AS x(k, c, p, s) ORDER BY x.k " +
-            "ON CONFLICT (item) DO UPDATE SET " + string.Format(CultureInfo.InvariantCulture, Update, "liber_stats_items"));
-        Columns(item.Parameters, items);
-        batch.BatchCommands.Add(item);
+        if (perUser.Count > 0)
+        {
+            const string Update = "events = {0}.events + excluded.events, positives = {0}.positives + excluded.positives, rating_sum = {0}.rating_sum + excluded.rating_sum";
+            await using var batch = new NpgsqlBatch(c, tx);
+            var user = new NpgsqlBatchCommand(
+                "UPDATE liber_stats_users AS s SET counted = x.n, events = s.events + x.c, positives = s.positives + x.p, rating_sum = s.rating_sum + x.s " +
+                "FROM unnest(@k, @n, @c, @p, @s) AS x(k, n, c, p, s) WHERE s.user_ext = x.k");
+            Columns(user.Parameters, perUser);
+            user.Parameters.AddWithValue("n", NpgsqlDbType.Array | NpgsqlDbType.Integer, perUser.Keys.Select(u => counted[u]).ToArray());
+            batch.BatchCommands.Add(user);
 
-        var global = new NpgsqlBatchCommand(
-            "INSERT INTO liber_stats_global(shard, events, positives, rating_sum) VALUES (@g, @c, @p, @s) " +
-            "ON CONFLICT (shard) DO UPDATE SET " + string.Format(CultureInfo.InvariantCulture, Update, "liber_stats_global"));
-        global.Parameters.AddWithValue("g", (short)((uint)denseUser % GlobalShards));
-        Counts(global.Parameters, total);
-        batch.BatchCommands.Add(global);
-        await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
+            // Rows in key order, so two groups touching the same rows lock them in the same order.
+            if (categories.Count > 0)
+            {
+                var cats = new NpgsqlBatchCommand(
+                    "INSERT INTO liber_stats_user_categories(user_ext, category, events, positives, rating_sum) " +
+                    "SELECT x.u, x.k, x.c, x.p, x.s FROM unnest(@u, @k, @c, @p, @s) AS x(u, k, c, p, s) ORDER BY x.u, x.k " +
+                    "ON CONFLICT (user_ext, category) DO UPDATE SET " + string.Format(CultureInfo.InvariantCulture, Update, "liber_stats_user_categories"));
+                cats.Parameters.AddWithValue("u", NpgsqlDbType.Array | NpgsqlDbType.Text, categories.Keys.Select(k => k.User).ToArray());
+                cats.Parameters.AddWithValue("k", NpgsqlDbType.Array | NpgsqlDbType.Text, categories.Keys.Select(k => k.Category).ToArray());
+                Counts(cats.Parameters, categories.Values);
+                batch.BatchCommands.Add(cats);
+            }
+
+            var item = new NpgsqlBatchCommand(
+                "INSERT INTO liber_stats_items(item, events, positives, rating_sum) " +
+                "SELECT x.k, x.c, x.p, x.s FROM unnest(@k, @c, @p, @s) AS x(k, c, p, s) ORDER BY x.k " +
+                "ON CONFLICT (item) DO UPDATE SET " + string.Format(CultureInfo.InvariantCulture, Update, "liber_stats_items"));
+            Columns(item.Parameters, items);
+            batch.BatchCommands.Add(item);
+
+            // Each silo's writer commits one group at a time; a random shard keeps two silos' groups off one row.
+            var global = new NpgsqlBatchCommand(
+                "INSERT INTO liber_stats_global(shard, events, positives, rating_sum) VALUES (@g, @c, @p, @s) " +
+                "ON CONFLICT (shard) DO UPDATE SET " + string.Format(CultureInfo.InvariantCulture, Update, "liber_stats_global"));
+            global.Parameters.AddWithValue("g", (short)Random.Shared.Next(GlobalShards));
+            global.Parameters.AddWithValue("c", total.Count);
+            global.Parameters.AddWithValue("p", total.Positives);
+            global.Parameters.AddWithValue("s", total.RatingSum);
+            batch.BatchCommands.Add(global);
+            await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+
         await tx.CommitAsync().ConfigureAwait(false);
     }
 
@@ -244,18 +322,20 @@ public sealed class PostgresStats : IStatsSink, IStatsSource
 
     private static StatCount Read(NpgsqlDataReader r, int first) => new(r.GetInt64(first), r.GetInt64(first + 1), r.GetDouble(first + 2));
 
-    private static void Counts(NpgsqlParameterCollection p, StatCount count)
+    private static void Counts(NpgsqlParameterCollection p, IEnumerable<StatCount> counts)
     {
-        p.AddWithValue("c", count.Count);
-        p.AddWithValue("p", count.Positives);
-        p.AddWithValue("s", count.RatingSum);
+        StatCount[] all = [.. counts];
+        p.AddWithValue("c", NpgsqlDbType.Array | NpgsqlDbType.Bigint, all.Select(v => v.Count).ToArray());
+        p.AddWithValue("p", NpgsqlDbType.Array | NpgsqlDbType.Bigint, all.Select(v => v.Positives).ToArray());
+        p.AddWithValue("s", NpgsqlDbType.Array | NpgsqlDbType.Double, all.Select(v => v.RatingSum).ToArray());
     }
 
     private static void Columns(NpgsqlParameterCollection p, SortedDictionary<string, StatCount> rows)
     {
         p.AddWithValue("k", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.Keys.ToArray());
-        p.AddWithValue("c", NpgsqlDbType.Array | NpgsqlDbType.Bigint, rows.Values.Select(v => v.Count).ToArray());
-        p.AddWithValue("p", NpgsqlDbType.Array | NpgsqlDbType.Bigint, rows.Values.Select(v => v.Positives).ToArray());
-        p.AddWithValue("s", NpgsqlDbType.Array | NpgsqlDbType.Double, rows.Values.Select(v => v.RatingSum).ToArray());
+        Counts(p, rows.Values);
     }
+
+    /// <summary>One grain's queued count.</summary>
+    private sealed record CountRequest(string User, int From, StatEvent[] Events, TaskCompletionSource Done);
 }
