@@ -9,7 +9,9 @@
 #   bash build/cluster-up.sh stop
 #
 # Logs, pids and the cluster file go to $LIBER_CLUSTER_DIR (default ./liber-cluster). The silos keep running after the
-# script ends; `stop` sends them SIGTERM (a graceful silo shutdown) and waits.
+# script ends; `stop` sends them SIGTERM (a graceful silo shutdown) and waits. LIBER_CLUSTER_STATISTICS=false writes
+# "statistics": false into the cluster file (no shared point-in-time statistics: serves only --stats off checkpoints;
+# needed for a database whose events were ingested without them, docs/cluster.md).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="${LIBER_CLUSTER_DIR:-$PWD/liber-cluster}"
@@ -41,7 +43,9 @@ fi
 
 mkdir -p "$dir"
 # The cluster file names no password: the silos read the database from LIBER_CLUSTER_PG.
-printf '{ "cluster_id": "liber", "service_id": "liber", "advertised_address": "127.0.0.1" }\n' > "$dir/cluster.json"
+stats="${LIBER_CLUSTER_STATISTICS:-true}"
+case "$stats" in true|false) ;; *) echo "cluster-up: LIBER_CLUSTER_STATISTICS must be true or false, got '$stats'" >&2; exit 1;; esac
+printf '{ "cluster_id": "liber", "service_id": "liber", "advertised_address": "127.0.0.1", "statistics": %s }\n' "$stats" > "$dir/cluster.json"
 for i in $(seq 1 "$n"); do
   if [ -f "$dir/silo-$i.pid" ] && kill -0 "$(cat "$dir/silo-$i.pid")" 2>/dev/null; then
     echo "cluster-up: silo $i already runs (pid $(cat "$dir/silo-$i.pid")); 'bash build/cluster-up.sh stop' first" >&2

@@ -80,7 +80,7 @@ public sealed class PostgresStats : IStatsSink, IStatsSource, IDisposable
             throw new InvalidOperationException(
                 $"database {c.Database}: this cluster's point-in-time statistics are '{found}', fixed when its first silo started; this silo would count them '{mine}'. " +
                 (found == "off"
-                    ? "Its events were ingested without counting them: serve --stats off checkpoints (\"statistics\": false in the cluster file), or start a new cluster on an empty database"
+                    ? "Its events were ingested without counting them: serve --stats off checkpoints (\"statistics\": false in the cluster file; LIBER_CLUSTER_STATISTICS=false for build/cluster-up.sh), or start a new cluster on an empty database"
                     : "Every silo must use the same \"statistics\" setting and rating scale (--rating-scale, --dataset)"));
         }
     }
