@@ -131,18 +131,14 @@ public sealed class UserLedger
             _recent[e.EventId] = pe;
             s.Recent.Add(pe);
             appliedIndices.Add(i);
-        }
-
-        if (_countsStats && appliedIndices.Count > 0)
-        {
-            if (s.Uncounted.Count == 0)
+            if (_countsStats)
             {
-                s.UncountedFrom = appliedBefore;
-            }
+                if (s.Uncounted.Count == 0)
+                {
+                    s.UncountedFrom = appliedBefore;
+                }
 
-            foreach (int i in appliedIndices)
-            {
-                s.Uncounted.Add(new StatEvent(_settings.FindItem(events[i].Item)!.Value, events[i].Rating));
+                s.Uncounted.Add(new StatEvent(pe.Item, pe.Rating));
             }
         }
 
