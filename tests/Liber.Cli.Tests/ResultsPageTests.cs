@@ -149,6 +149,40 @@ public sealed class ResultsPageTests : IDisposable
     }
 
     [Fact]
+    public void An_archive_of_the_small_files_regenerates_the_same_page_and_counts_each_run_once()
+    {
+        string root = Root();
+        string spec = Path.Combine(_dir, "page.json");
+        File.WriteAllText(spec, """{ "title": "T", "tables": [ { "title": "Main", "sources": [ { "experiment": "main" } ] } ] }""");
+        string archive = Path.Combine(_dir, "results");
+        var (code, output, error) = CliRunner.Run("report", root, "--archive", archive);
+        Assert.True(code == 0, error);
+        Assert.Contains("18 runs archived", output, StringComparison.Ordinal); // main: 2 backbones x 2 x 3 seeds, copy: 6 (runs of their own experiment)
+        Assert.DoesNotContain(Directory.EnumerateFiles(archive, "*", SearchOption.AllDirectories), f => !ExperimentReport.ArchivedFiles.Contains(Path.GetFileName(f)));
+
+        // Again: nothing new. A run whose result changed is refused, naming the file.
+        (code, output, error) = CliRunner.Run("report", root, "--archive", archive);
+        Assert.True(code == 0, error);
+        Assert.Contains("0 runs archived", output, StringComparison.Ordinal);
+
+        string fromRuns = Path.Combine(_dir, "a.md"), fromArchive = Path.Combine(_dir, "b.md"), fromBoth = Path.Combine(_dir, "c.md");
+        Assert.Equal(0, CliRunner.Run("report", root, "--page", spec, "--out", fromRuns).Code);
+        Assert.Equal(0, CliRunner.Run("report", archive, "--page", spec, "--out", fromArchive).Code);
+        Assert.Equal(0, CliRunner.Run("report", root, archive, "--page", spec, "--out", fromBoth).Code);
+        static string Tables(string path) => string.Join('\n', File.ReadAllLines(path).Where(l => l.StartsWith('|')));
+        Assert.Equal(Tables(fromRuns), Tables(fromArchive));
+        Assert.Equal(Tables(fromRuns), Tables(fromBoth)); // each run once, though found twice
+        Assert.Contains("| din | 3 | 0.7020 ± 0.0010 |", Tables(fromBoth), StringComparison.Ordinal);
+
+        string someRun = Directory.GetDirectories(Path.Combine(root, "main"))[0];
+        File.AppendAllText(Path.Combine(someRun, ExperimentRunner.ResultsFile), "\n");
+        (code, _, error) = CliRunner.Run("report", root, "--archive", archive);
+        Assert.NotEqual(0, code);
+        Assert.Contains(Path.GetFileName(someRun), error, StringComparison.Ordinal);
+        Assert.Contains("differs", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Efficiency_takes_stage_times_of_timed_runs_when_the_cold_run_has_none_but_never_their_encode_time()
     {
         string root = Root(untimedColdRun: true);

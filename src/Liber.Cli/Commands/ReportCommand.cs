@@ -19,9 +19,10 @@ public static class ReportCommand
         var noCost = new Option<bool>("--no-cost-chart") { Description = "skip the LLM-cost chart (it reloads the data sets to count partitions)" };
         var json = new Option<bool>("--json") { Description = "print one JSON object (paths and counts) instead of the Markdown" };
         var page = new Option<string?>("--page") { Description = "a page spec (experiments/pages/*.json): write that page of tables from the runs under the run-dirs into --out (a .md file), e.g. docs/results.md, with the charts of its lifelong tables beside it" };
+        var archive = new Option<string?>("--archive") { Description = "copy the small files of every finished run under the run-dirs (results.jsonl, resolved-config.json, environment.json; never checkpoints) into this folder, e.g. experiments/results, so that pages can be regenerated from a clone: liber report experiments/results --page ..." };
         var timeline = new Option<string?>("--timeline") { Description = "a user id: draw that user's partitions as category bands (and UIF's attention when the run recorded it for this user) as a PNG into --out (default <first run-dir>/report/timeline-<user>.png), offline, as the timeline page of liber serve" };
         cmd.Arguments.Add(dirs);
-        foreach (Option o in new Option[] { output, noCost, json, page, timeline })
+        foreach (Option o in new Option[] { output, noCost, json, page, archive, timeline })
         {
             cmd.Options.Add(o);
         }
@@ -30,6 +31,15 @@ public static class ReportCommand
         {
             string[] folders = r.GetValue(dirs)!;
             IReadOnlyList<FinishedRun> runs = ExperimentReport.Collect(folders);
+            if (r.GetValue(archive) is string archiveFolder)
+            {
+                int added = ExperimentReport.Archive(runs, archiveFolder);
+                io.Output.WriteLine(r.GetValue(json)
+                    ? JsonSerializer.Serialize(new { archive = archiveFolder, runs = runs.Count, added }, DataCommand.Json)
+                    : $"{archiveFolder}: {added} runs archived, {runs.Count - added} there already ({runs.Count} finished runs found)");
+                return LiberCommand.Ok;
+            }
+
             if (r.GetValue(timeline) is string user)
             {
                 string png = r.GetValue(output) ?? Path.Combine(folders[0], "report", $"timeline-{new string([.. user.Select(c => char.IsLetterOrDigit(c) ? c : '_')])}.png");

@@ -76,6 +76,7 @@ public static class ExperimentReport
     {
         var runs = new List<FinishedRun>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var keys = new HashSet<string>(StringComparer.Ordinal); // experiment/run folder: a run found in runs/ and in an archive counts once
         foreach (string folder in folders)
         {
             if (!Directory.Exists(folder))
@@ -98,6 +99,11 @@ public static class ExperimentReport
                 JsonElement result = doc.RootElement.GetProperty("result").Clone();
                 DateTimeOffset? finished = doc.RootElement.TryGetProperty("finished_at", out JsonElement f) && f.ValueKind == JsonValueKind.String
                     && DateTimeOffset.TryParse(f.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.None, out DateTimeOffset at) ? at : null;
+                if (!keys.Add($"{spec.Experiment}/{Path.GetFileName(dir)}"))
+                {
+                    continue;
+                }
+
                 string env = Path.Combine(dir, "environment.json");
                 JsonElement? environment = File.Exists(env) ? JsonDocument.Parse(File.ReadAllText(env)).RootElement.Clone() : null;
                 runs.Add(new FinishedRun(dir, spec, result, environment) { FinishedAt = finished });
@@ -105,6 +111,55 @@ public static class ExperimentReport
         }
 
         return runs;
+    }
+
+    /// <summary>The files of a run folder that a report or a page reads (never the checkpoint): results, resolved configuration, machine.</summary>
+    public static IReadOnlyList<string> ArchivedFiles { get; } = [ExperimentRunner.ResultsFile, ExperimentRunner.ConfigFile, "environment.json"];
+
+    /// <summary>
+    /// Copies the small files (<see cref="ArchivedFiles"/>) of every run into <paramref name="archive"/>/&lt;experiment&gt;/&lt;run folder&gt;/,
+    /// so that a page can be regenerated from a clone without the run folders (their checkpoints stay out). A run already
+    /// archived with the same files is left as it is; one archived with other contents is an error naming it (a run folder's
+    /// name carries the hash of its configuration, so the same name with other results is a different run of the same cell).
+    /// Returns the number of runs newly archived.
+    /// </summary>
+    public static int Archive(IReadOnlyList<FinishedRun> runs, string archive)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        ArgumentException.ThrowIfNullOrWhiteSpace(archive);
+        string root = Path.GetFullPath(archive);
+        int added = 0;
+        foreach (FinishedRun run in runs)
+        {
+            string source = Path.GetFullPath(run.Directory);
+            string target = Path.Combine(root, run.Spec.Experiment, Path.GetFileName(source));
+            if (string.Equals(source, target, StringComparison.Ordinal))
+            {
+                continue; // already the archive's own copy
+            }
+
+            var files = ArchivedFiles.Where(f => File.Exists(Path.Combine(source, f))).ToList();
+            if (Directory.Exists(target))
+            {
+                string? differs = files.FirstOrDefault(f => !File.Exists(Path.Combine(target, f)) || File.ReadAllText(Path.Combine(target, f)) != File.ReadAllText(Path.Combine(source, f)));
+                if (differs is not null)
+                {
+                    throw new InvalidOperationException($"{Path.Combine(target, differs)} differs from {Path.Combine(source, differs)}: the archive already holds another result of run {run.Spec.Experiment}/{Path.GetFileName(source)}; remove one of them");
+                }
+
+                continue;
+            }
+
+            Directory.CreateDirectory(target);
+            foreach (string f in files)
+            {
+                File.Copy(Path.Combine(source, f), Path.Combine(target, f));
+            }
+
+            added++;
+        }
+
+        return added;
     }
 
     /// <summary>A RelaImpr as "+1.23%" / "-0.45%"; a value that rounds to zero is "0.00%" (a bare custom format would print "-+0.00%" for a tiny negative).</summary>
