@@ -42,6 +42,7 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
     private readonly Linear _output;
     private readonly Linear? _gate; // gated fusion: sigmoid(W_g [x; f]) per backbone feature
     private readonly Linear? _lift; // gated fusion: W_f f, the fused vector in the backbone's feature space
+    private readonly PeriodicEmbedding? _numeric; // numeric "periodic": embeddings of the stats and recent columns
 
     /// <summary>Creates a model from a feature map and a resolved configuration.</summary>
     public CtrModel(FeatureMap map, ModelConfig config)
@@ -63,7 +64,13 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
             }
         }
 
-        int width = _backbone.OutputWidth + (config.Options.Stats ? PointInTimeStats.Width : 0) + (config.Options.Recent ? RecentWindow.Width : 0) + (_fusion is null || gated ? 0 : _fusion.OutputSize);
+        int numeric = (config.Options.Stats ? PointInTimeStats.Width : 0) + (config.Options.Recent ? RecentWindow.Width : 0);
+        if (config.Options.Numeric == NumericEncoding.Periodic && numeric > 0)
+        {
+            _numeric = new PeriodicEmbedding(numeric, "numeric");
+        }
+
+        int width = _backbone.OutputWidth + numeric + (_numeric?.OutputWidth ?? 0) + (_fusion is null || gated ? 0 : _fusion.OutputSize);
         _head = new Mlp(width, config.Options.Hidden, config.Options.Dropout, "head");
         _output = nn.Linear(_head.OutputWidth, 1);
         RegisterComponents();
@@ -101,17 +108,23 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
             features = features + (_gate.call(cat([features, fused], 1)).sigmoid() * _lift!.call(fused)); // [B, W]
         }
 
+        var numeric = new List<Tensor>(2);
         if (Config.Options.Stats)
         {
             // The numeric group: the point-in-time statistics join every backbone's final-MLP input (its deep part).
-            Tensor stats = batch.Stats ?? throw new ArgumentException("the model reads the point-in-time statistics but the batch has none (collator built without stats)");
-            features = cat([features, stats], 1);                              // [B, W + 8]
+            numeric.Add(batch.Stats ?? throw new ArgumentException("the model reads the point-in-time statistics but the batch has none (collator built without stats)")); // [B, 8]
         }
 
         if (Config.Options.Recent)
         {
             // The window's own statistics, computed here from the history tensors: no new input, online = offline by construction.
-            features = cat([features, RecentWindow.Compute(batch, Map.LikedRating, Config.Options.Ratings != RatingEncoding.None)], 1); // [B, W + 6]
+            numeric.Add(RecentWindow.Compute(batch, Map.LikedRating, Config.Options.Ratings != RatingEncoding.None)); // [B, 6]
+        }
+
+        if (numeric.Count > 0)
+        {
+            Tensor values = numeric.Count == 1 ? numeric[0] : cat(numeric, 1);
+            features = _numeric is null ? cat([features, values], 1) : cat([features, values, _numeric.call(values)], 1); // [B, W + n (+ n·d)]
         }
 
         if (_fusion is not null && _gate is null)
@@ -178,6 +191,7 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
             _fusion?.Dispose();
             _head.Dispose();
             _output.Dispose();
+            _numeric?.Dispose();
         }
 
         base.Dispose(disposing);

@@ -49,6 +49,7 @@ public sealed class TrainingFlagsTests : IDisposable
     [InlineData("run", "--epochs", "0", "--epochs 0: out of range")]
     [InlineData("train", "--weight-decay", "-1", "--weight-decay -1: out of range")]
     [InlineData("train", "--user-id", "maybe", "--user-id")]
+    [InlineData("train", "--numeric", "bins", "--numeric")]
     [InlineData("train", "--set", "no_such_key=1", "backbone option no_such_key: unknown")]
     [InlineData("run", "--set", "hidden=200,x", "backbone option hidden: 200,x is not a list")]
     [InlineData("run", "--set", "attention_heads=0", "backbone option attention_heads has an invalid value 0")]
@@ -76,14 +77,16 @@ public sealed class TrainingFlagsTests : IDisposable
     [Fact]
     public void Train_sets_any_backbone_option_and_records_it_in_the_config()
     {
-        var (code, output, error) = CliRunner.Run("train", "--backbone", "autoint", "--users", "40", "--events-per-user", "40", "--epochs", "1", "--set", "embedding_size=8", "--set", "hidden=16", "--set", "attention_heads=4", "--stats", "off", "--ratings", "sentiment", "--json");
+        var (code, output, error) = CliRunner.Run("train", "--backbone", "autoint", "--users", "40", "--events-per-user", "40", "--epochs", "1", "--set", "embedding_size=8", "--set", "hidden=16", "--set", "attention_heads=4", "--stats", "off", "--recent", "on", "--ratings", "sentiment", "--numeric", "periodic", "--json");
         Assert.True(code == 0, error);
         JsonElement o = JsonDocument.Parse(output).RootElement.GetProperty("config").GetProperty("options");
         Assert.Equal(8, o.GetProperty("embedding_size").GetInt32());
         Assert.Equal([16], o.GetProperty("hidden").EnumerateArray().Select(h => h.GetInt32()));
         Assert.Equal(4, o.GetProperty("attention_heads").GetInt32());
         Assert.False(o.GetProperty("stats").GetBoolean());
+        Assert.True(o.GetProperty("recent").GetBoolean());
         Assert.Equal("Sentiment", o.GetProperty("ratings").GetString());
+        Assert.Equal("Periodic", o.GetProperty("numeric").GetString());
     }
 
     [Fact]

@@ -43,6 +43,9 @@ public sealed class TrainingFlags
     /// <summary>--ratings.</summary>
     public Option<string?> Ratings { get; } = new("--ratings") { Description = $"how history ratings enter the backbone: level (a learned vector per rating level), sentiment (liked / not liked), none (ignored: the rating-blind control); default {new BackboneOptions().Ratings.ToString().ToLowerInvariant()}" };
 
+    /// <summary>--numeric.</summary>
+    public Option<string?> Numeric { get; } = new("--numeric") { Description = $"how the numeric groups (stats, recent) enter the head: raw (the values) or periodic (the values and their learned periodic embeddings, PLR); liber train default {BackboneOptions.TrainDefaults.Numeric.ToString().ToLowerInvariant()}, chosen on validation; experiment files: raw unless the backbone record says \"numeric\": \"periodic\"" };
+
     /// <summary>--set key=value (repeatable): any backbone option by its config key.</summary>
     public Option<string[]> Set { get; } = new("--set") { Description = $"set a backbone option by its config key, repeatable, e.g. --set embedding_size=64 --set hidden=256,128 --set attention_heads=4 --set cross_layers=2; keys: {string.Join(", ", BackboneOptionSettings.Keys)}", AllowMultipleArgumentsPerToken = false };
 
@@ -61,6 +64,7 @@ public sealed class TrainingFlags
         Stats.AcceptOnlyFromAmong("on", "off");
         Recent.AcceptOnlyFromAmong("on", "off");
         Ratings.AcceptOnlyFromAmong("level", "sentiment", "none");
+        Numeric.AcceptOnlyFromAmong("raw", "periodic");
         foreach (Option o in All)
         {
             c.Options.Add(o);
@@ -112,6 +116,7 @@ public sealed class TrainingFlags
             Stats = r.GetValue(Stats) is string s ? s == "on" : options.Stats,
             Recent = r.GetValue(Recent) is string w ? w == "on" : options.Recent,
             Ratings = r.GetValue(Ratings) is string ratings ? Enum.Parse<RatingEncoding>(ratings, ignoreCase: true) : options.Ratings,
+            Numeric = r.GetValue(Numeric) is string numeric ? Enum.Parse<NumericEncoding>(numeric, ignoreCase: true) : options.Numeric,
         };
         return BackboneOptionSettings.Apply(flagged, Settings(r));
     }
@@ -144,6 +149,11 @@ public sealed class TrainingFlags
             settings = [new("ratings", ratings), .. settings];
         }
 
+        if (r.GetValue(Numeric) is string numeric)
+        {
+            settings = [new("numeric", numeric), .. settings];
+        }
+
         if (settings.Count == 0)
         {
             return flagged;
@@ -173,7 +183,7 @@ public sealed class TrainingFlags
     /// <summary>Whether any of the flags was given.</summary>
     public bool AnyGiven(ParseResult r) => All.Any(o => r.GetResult(o) is { Implicit: false });
 
-    private Option[] All => [Epochs, Patience, BatchSize, LearningRate, WeightDecay, Dropout, UserId, Stats, Recent, Ratings, Set, Threads, Device];
+    private Option[] All => [Epochs, Patience, BatchSize, LearningRate, WeightDecay, Dropout, UserId, Stats, Recent, Ratings, Numeric, Set, Threads, Device];
 
     private static void Check<T>(ParseResult r, Option<T?> option, Func<T, bool> ok, string expected)
         where T : struct

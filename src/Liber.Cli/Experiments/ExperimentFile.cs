@@ -210,6 +210,11 @@ public sealed record TrainingSpec
             parts.Add("recent");
         }
 
+        if (Backbone?.Numeric == Liber.Models.Backbones.NumericEncoding.Periodic)
+        {
+            parts.Add("periodic");
+        }
+
         return string.Join('-', parts);
     }
 

@@ -82,6 +82,18 @@ public sealed record BackboneOptions
     public bool Recent { get; init; }
 
     /// <summary>
+    /// How the numeric groups (<see cref="Stats"/>, <see cref="Recent"/>) enter the head (default raw): their values as they
+    /// are, or also their periodic embeddings (<see cref="Layers.PeriodicEmbedding"/>: learned sin/cos features and a
+    /// linear map per column, PLR of Gorishniy et al. 2022), which give the MLP threshold-like shapes of each column as trees
+    /// have them. The record's default is raw, so config files written before the option existed read back as what was
+    /// trained, and raw is left out of config files.
+    /// </summary>
+    [JsonPropertyName("numeric")]
+    [JsonConverter(typeof(JsonStringEnumConverter<NumericEncoding>))]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public NumericEncoding Numeric { get; init; }
+
+    /// <summary>
     /// The defaults of <c>liber train</c>: the record's, with the recent-window group on and the user-id embedding off. Both
     /// won on validation for DIN and DeepFM on ml-100k and ml-latest-small (docs/backbones.md, "Window statistics and the
     /// user id"); experiment files keep the record's defaults unless they say otherwise, so earlier runs keep their meaning.
@@ -104,6 +116,7 @@ public sealed record BackboneOptions
         Require(GruHidden is null or >= 1, "gru_hidden", GruHidden ?? 0);
         Require(AuxiliaryWeight >= 0, "auxiliary_weight", AuxiliaryWeight);
         Require(Enum.IsDefined(Ratings), "ratings", Ratings);
+        Require(Enum.IsDefined(Numeric), "numeric", Numeric);
     }
 
     private static void Require(bool ok, string key, object value)
@@ -126,4 +139,14 @@ public enum RatingEncoding
 
     /// <summary>A learned vector for liked (at or above the label threshold) and one for not liked.</summary>
     Sentiment,
+}
+
+/// <summary>How the numeric groups enter the head (<see cref="BackboneOptions.Numeric"/>).</summary>
+public enum NumericEncoding
+{
+    /// <summary>The values as they are.</summary>
+    Raw,
+
+    /// <summary>The values and their periodic embeddings (<see cref="Layers.PeriodicEmbedding"/>).</summary>
+    Periodic,
 }

@@ -26,13 +26,13 @@ public sealed class StatsScorerTests : IDisposable
         }
     }
 
-    private string Train(string backbone, bool stats)
+    private string Train(string backbone, bool stats, NumericEncoding numeric = NumericEncoding.Raw)
     {
-        string dir = Path.Combine(_root, $"{backbone}-{stats}");
+        string dir = Path.Combine(_root, $"{backbone}-{stats}-{numeric}");
         var options = new RunOptions
         {
             Backbone = backbone,
-            Options = new BackboneOptions { EmbeddingSize = 8, Hidden = [16], AttentionHidden = [8], LongLength = 12, SearchLength = 6, Stats = stats },
+            Options = new BackboneOptions { EmbeddingSize = 8, Hidden = [16], AttentionHidden = [8], LongLength = 12, SearchLength = 6, Stats = stats, Numeric = numeric, Recent = numeric != NumericEncoding.Raw },
             Training = new TrainOptions { Epochs = 2, BatchSize = 64, LearningRate = 0.01, Seed = 2 },
             Samples = new SampleOptions { HistoryLength = 6 },
             CheckpointDirectory = dir,
@@ -42,13 +42,15 @@ public sealed class StatsScorerTests : IDisposable
     }
 
     [Theory]
-    [InlineData("din")]
-    [InlineData("deepfm")]
-    [InlineData("sim")]
-    public void Online_scores_with_statistics_equal_offline_collator_scores(string backbone)
+    [InlineData("din", NumericEncoding.Raw)]
+    [InlineData("deepfm", NumericEncoding.Raw)]
+    [InlineData("sim", NumericEncoding.Raw)]
+    [InlineData("din", NumericEncoding.Periodic)]
+    [InlineData("deepfm", NumericEncoding.Periodic)]
+    public void Online_scores_with_statistics_equal_offline_collator_scores(string backbone, NumericEncoding numeric)
     {
         TorchRuntime.Configure(1, 1);
-        string dir = Train(backbone, stats: true);
+        string dir = Train(backbone, stats: true, numeric);
         (CtrModel model, _) = Checkpoint.Load(dir);
         SampleSet samples;
         float[] offline;
