@@ -183,6 +183,34 @@ public sealed class ResultsPageTests : IDisposable
     }
 
     [Fact]
+    public void A_baseline_with_one_variant_only_is_the_reference_of_every_variant()
+    {
+        string root = Path.Combine(_dir, "runs");
+        foreach ((string name, string backbone, string training) in new[] { ("peer", "deepfm", "{}"), ("tuned", "din", """{ "lr": 0.002 }""") })
+        {
+            string path = Path.Combine(_dir, name + ".json");
+            File.WriteAllText(path, $$"""
+                {
+                  "name": "{{name}}",
+                  "dataset": { "kind": "synthetic", "users": 30, "events_per_user": 40 },
+                  "training": {{training}},
+                  "grid": { "backbones": ["{{backbone}}"], "liber": [false], "seeds": [1, 2, 3] }
+                }
+                """);
+            new ExperimentRunner(ExperimentFile.Load(path), root, new FixedExecutor(), TextWriter.Null).Run();
+        }
+
+        string spec = Path.Combine(_dir, "page.json");
+        File.WriteAllText(spec, """{ "title": "T", "tables": [ { "title": "Against the peer", "baseline": "deepfm", "sources": [ { "experiment": "tuned" }, { "experiment": "peer" } ] } ] }""");
+        string page = Path.Combine(_dir, "peer.md");
+        var (code, _, error) = CliRunner.Run("report", root, "--page", spec, "--out", page);
+        Assert.True(code == 0, error);
+
+        // din [lr0.002] (0.7020) against deepfm, which has no lr0.002 runs: its only variant is the reference.
+        Assert.Contains("| din [lr0.002] | 3 | 0.7020 ± 0.0010 | 0.5000 ± 0.0000 | 0.6520 ± 0.0010 | 0.6920 ± 0.0010 | deepfm | 0.00% | within seed noise |", File.ReadAllText(page), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Efficiency_takes_stage_times_of_timed_runs_when_the_cold_run_has_none_but_never_their_encode_time()
     {
         string root = Root(untimedColdRun: true);

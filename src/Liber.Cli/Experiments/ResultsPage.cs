@@ -73,7 +73,11 @@ public sealed record TableSpec
     /// <summary>Where the rows come from.</summary>
     [JsonPropertyName("sources")] public required IReadOnlyList<SourceSpec> Sources { get; init; }
 
-    /// <summary>The reference row of RelaImpr: null compares each row with the same backbone without LIBER; a backbone name compares every row with that backbone without LIBER.</summary>
+    /// <summary>
+    /// The reference row of RelaImpr: null compares each row with the same backbone without LIBER; a backbone name compares every
+    /// row with that backbone without LIBER under the same training variant, or, where the baseline has runs of one variant only
+    /// in the data set (the GBDT peer), with those.
+    /// </summary>
     [JsonPropertyName("baseline")] public string? Baseline { get; init; }
 
     /// <summary>Backbone row order (others follow alphabetically); null: alphabetical.</summary>
@@ -283,6 +287,16 @@ public static class ResultsPage
 
         string variant = first.Spec.Training.VariantLabel();
         FinishedRun[] runs = [.. byData.Where(r => r.Spec.Liber is null && r.Spec.Backbone == referenceBackbone && r.Spec.Training.VariantLabel() == variant)];
+        if (runs.Length == 0 && table.Baseline is not null)
+        {
+            // A baseline with runs of one variant only (the GBDT peer has no training variants): every row compares with those.
+            FinishedRun[] any = [.. byData.Where(r => r.Spec.Liber is null && r.Spec.Backbone == referenceBackbone)];
+            if (any.Select(r => r.Spec.Training.VariantLabel()).Distinct(StringComparer.Ordinal).Count() == 1)
+            {
+                (runs, variant) = (any, any[0].Spec.Training.VariantLabel());
+            }
+        }
+
         return new Reference(variant.Length == 0 ? referenceBackbone : $"{referenceBackbone} [{variant}]", runs);
     }
 
