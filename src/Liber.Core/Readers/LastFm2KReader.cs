@@ -14,7 +14,9 @@ namespace Liber.Core.Readers;
 /// <item>An event is a user's <b>first</b> tag assignment to an artist (the earliest day; on that day, the first row
 /// in file order). Later assignments of the same (user, artist) pair, on the same or later days, are folded into
 /// it and counted in <see cref="LoadReport.Folded"/>: a repeat is not a new interaction.</item>
-/// <item>The timestamp is the assignment's day at 00:00 UTC; ties keep file order (the protocol's rule).</item>
+/// <item>The timestamp is the assignment's day at 00:00 UTC. A user's events of one day are ordered by a fixed hash of
+/// the pair (<see cref="TieKey"/>), not by file order: the file is sorted by artist id within each user, and that order
+/// next to drawn negatives tells positives apart (a same-day history climbing in item id up to the target).</item>
 /// <item>Every event is a positive (rating 1 on the scale 1..1); negatives are drawn at sampling time.</item>
 /// <item>An artist's categories are its <see cref="CategoriesPerArtist"/> most-assigned tags over the whole file
 /// (static item metadata, like MovieLens genres: names only, no counts reach a model); its tags the
@@ -190,13 +192,28 @@ public sealed class LastFm2KReader : IDatasetReader
 
             first[(u, item)] = (ts, rows);
         });
-        // Events in the file order of the rows chosen as first interactions, so that ties keep file order.
-        foreach (var e in first.OrderBy(e => e.Value.Row))
+        // Events by day, and within a day by a fixed hash of the (user, artist) pair rather than by file order: the file is
+        // sorted by artist id within each user, so file order would make a user's same-day history climb in item id up to
+        // each positive, which drawn negatives do not, and an order-aware backbone (DIEN's GRU) learned exactly that
+        // (docs/protocol.md). Streams keep this order for ties (UserStreams sorts by timestamp, then position).
+        foreach (var e in first.OrderBy(e => e.Value.Timestamp).ThenBy(e => TieKey(e.Key.User, e.Key.Item)).ThenBy(e => e.Value.Row))
         {
             b.Events.Add(e.Key.User, e.Key.Item, e.Value.Timestamp, 1f);
         }
 
         b.RequireEvents(path, rows, header: true);
+    }
+
+    /// <summary>
+    /// The order of a user's events on one day: SplitMix64's finaliser of the pair's dense ids, a fixed pseudo-random order
+    /// unrelated to the ids' order (the same for every load of the same files).
+    /// </summary>
+    internal static ulong TieKey(int user, int item)
+    {
+        ulong z = ((ulong)(uint)user << 32 | (uint)item) + 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
     }
 
     private static void RequireHeader(string path, string header, FileEncoding encoding)
