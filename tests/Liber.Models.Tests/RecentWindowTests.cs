@@ -112,6 +112,7 @@ public sealed class RecentWindowTests
         Assert.False(System.Text.Json.JsonSerializer.Deserialize<BackboneOptions>(off)!.Recent);
         Assert.True(BackboneOptions.TrainDefaults.Recent);
         Assert.False(BackboneOptions.TrainDefaults.UserId);
+        Assert.Equal(NumericEncoding.Periodic, BackboneOptions.TrainDefaults.Numeric);
     }
 
     private static CtrBatch With(CtrBatch b, Tensor items, Tensor categories, Tensor ratings, Tensor mask) => new()

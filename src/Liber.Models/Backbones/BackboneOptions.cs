@@ -94,11 +94,12 @@ public sealed record BackboneOptions
     public NumericEncoding Numeric { get; init; }
 
     /// <summary>
-    /// The defaults of <c>liber train</c>: the record's, with the recent-window group on and the user-id embedding off. Both
-    /// won on validation for DIN and DeepFM on ml-100k and ml-latest-small (docs/backbones.md, "Window statistics and the
-    /// user id"); experiment files keep the record's defaults unless they say otherwise, so earlier runs keep their meaning.
+    /// The defaults of <c>liber train</c>: the record's, with the recent-window group on, the user-id embedding off and the
+    /// numeric groups also entering as periodic embeddings. All three won on validation (docs/backbones.md, "Window
+    /// statistics and the user id" and "Periodic embeddings of the numeric groups"); experiment files keep the record's
+    /// defaults unless they say otherwise, so earlier runs keep their meaning.
     /// </summary>
-    public static BackboneOptions TrainDefaults { get; } = new() { Recent = true, UserId = false };
+    public static BackboneOptions TrainDefaults { get; } = new() { Recent = true, UserId = false, Numeric = NumericEncoding.Periodic };
 
     /// <summary>Validates the options, naming the offending key.</summary>
     public void Validate()
