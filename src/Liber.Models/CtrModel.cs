@@ -52,7 +52,7 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
         Config = config;
         Map = map;
         _backbone = BackboneCatalog.Get(config.Backbone).Create(map, config.Options);
-        _fusion = config.Fusion is null ? null : new Uif(config.Fusion, _backbone.TargetWidth);
+        _fusion = config.Fusion is null ? null : new Uif(config.Fusion, _backbone.TargetWidth, map.CategoryVocabulary);
         bool gated = config.Fusion?.Variant.IsGatedResidual == true;
         if (gated)
         {
@@ -104,7 +104,7 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
         {
             // Gated residual: x + sigmoid(W_g [x; f]) * W_f f; a sample without a visible partition has f = 0 and keeps x.
             LiberInput liber = batch.Liber ?? throw new ArgumentException("the model has LIBER fusion but the batch has no partition vectors (collator built without PartitionVectors)");
-            Tensor fused = _fusion!.call(liber, b.Target);                     // [B, 32]
+            Tensor fused = _fusion!.Fuse(liber, b.Target, batch.ItemCategories);                     // [B, 32]
             features = features + (_gate.call(cat([features, fused], 1)).sigmoid() * _lift!.call(fused)); // [B, W]
         }
 
@@ -130,7 +130,7 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
         if (_fusion is not null && _gate is null)
         {
             LiberInput liber = batch.Liber ?? throw new ArgumentException("the model has LIBER fusion but the batch has no partition vectors (collator built without PartitionVectors)");
-            features = cat([features, _fusion.call(liber, b.Target)], 1);     // [B, W + 32]
+            features = cat([features, _fusion.Fuse(liber, b.Target, batch.ItemCategories)], 1);     // [B, W + 32]
         }
 
         Tensor logits = _output.call(_head.call(features)).squeeze(-1);        // [B]

@@ -23,9 +23,10 @@ public enum FusionWeighting
 [JsonConverter(typeof(FusionVariantJsonConverter))]
 public sealed record FusionVariant
 {
-    private FusionVariant(string name, FusionWeighting weighting, bool usesShift, bool isPerUser, bool categoryQuery = false, bool gated = false, bool match = false)
+    private FusionVariant(string name, FusionWeighting weighting, bool usesShift, bool isPerUser, bool categoryQuery = false, bool gated = false, bool match = false, bool categoryMatch = false)
     {
         MatchScores = match;
+        CategoryMatchScores = categoryMatch;
         Name = name;
         Weighting = weighting;
         UsesShift = usesShift;
@@ -70,8 +71,18 @@ public sealed record FusionVariant
     /// </summary>
     public static FusionVariant Match { get; } = new("match", FusionWeighting.Attention, usesShift: true, isPerUser: false, match: true);
 
+    /// <summary>
+    /// Attention as the default, plus per-category match scores: a learned linear read-out of each partition's summary vector
+    /// per category and head (<c>u_pkc = w_kc . s_p + b_kc</c>, "how much this partition liked category c"), averaged over the
+    /// target's categories (<c>m_pk = mean_{c in cats(target)} u_pkc</c>) and pooled four ways: as <see cref="Match"/> (by the
+    /// attention weights, the mean over the visible partitions, the most recent one) and their sum over the visible partitions
+    /// divided by P, which keeps the amount as well as the share. Unlike <see cref="Match"/> it never
+    /// reads the target's id embedding: a partition's liking of westerns speaks to every western, also to one seen once.
+    /// </summary>
+    public static FusionVariant CategoryMatch { get; } = new("category-match", FusionWeighting.Attention, usesShift: true, isPerUser: false, categoryMatch: true);
+
     /// <summary>Every variant, in the order shown in help.</summary>
-    public static IReadOnlyList<FusionVariant> All { get; } = [Attention, Mean, Last, NoShift, PerUser, CategoryAttention, Gated, Match];
+    public static IReadOnlyList<FusionVariant> All { get; } = [Attention, Mean, Last, NoShift, PerUser, CategoryAttention, Gated, Match, CategoryMatch];
 
     /// <summary>The variants' names.</summary>
     public static IReadOnlyList<string> Names { get; } = [.. All.Select(v => v.Name)];
@@ -96,6 +107,9 @@ public sealed record FusionVariant
 
     /// <summary>Whether the fused vector carries the target-partition match scores (<see cref="Match"/>).</summary>
     public bool MatchScores { get; }
+
+    /// <summary>Whether the fused vector carries the per-category match scores (<see cref="CategoryMatch"/>).</summary>
+    public bool CategoryMatchScores { get; }
 
     /// <summary>The variant of a name, or an <see cref="ArgumentException"/> naming the value and the known ones.</summary>
     public static FusionVariant Parse(string name) =>

@@ -12,7 +12,8 @@ namespace Liber.Models.Fusion;
 /// embedding scores the keys (scaled dot product), absent partitions are masked, and the weighted sum is
 /// projected to the output size (32). A sample with no visible partition gets exactly zeros (the
 /// projection has no bias), never NaN. The <c>match</c> variant appends <see cref="MatchHeads"/> x 3 match scores of the
-/// target against the partitions' summaries (see <see cref="FusionVariant.Match"/>), zeros where no partition is visible.
+/// target against the partitions' summaries (see <see cref="FusionVariant.Match"/>), zeros where no partition is visible;
+/// the <c>category-match</c> variant appends 4 x <see cref="MatchHeads"/> per-category match scores (see <see cref="FusionVariant.CategoryMatch"/>).
 /// </summary>
 public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
 {
@@ -22,12 +23,17 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
     private readonly Linear _query;
     private readonly Linear _output;
     private readonly Linear? _match;
+    private readonly Embedding? _categoryWeights;
+    private readonly Embedding? _categoryBias;
     private readonly FusionVariant _variant;
     private readonly double _scale;
     private readonly int _queryFrom;
 
-    /// <summary>Creates the layer for targets of width <paramref name="targetWidth"/>.</summary>
-    public Uif(FusionOptions options, int targetWidth)
+    /// <summary>
+    /// Creates the layer for targets of width <paramref name="targetWidth"/>; <paramref name="categoryVocabulary"/> (category ids + 1
+    /// for padding, <see cref="FeatureMap.CategoryVocabulary"/>) is needed by the <c>category-match</c> variant only.
+    /// </summary>
+    public Uif(FusionOptions options, int targetWidth, int categoryVocabulary = 0)
         : base(nameof(Uif))
     {
         options.Validate();
@@ -41,7 +47,26 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
         _query = nn.Linear(targetWidth - _queryFrom, options.HiddenSize);
         _output = nn.Linear(options.HiddenSize, options.OutputSize, hasBias: false);
         _match = options.Variant.MatchScores ? nn.Linear(options.InputSize, MatchHeads * targetWidth, hasBias: false) : null;
-        OutputSize = options.OutputSize + (_match is null ? 0 : 3 * MatchHeads);
+        if (options.Variant.CategoryMatchScores)
+        {
+            if (categoryVocabulary < 2)
+            {
+                throw new ArgumentException($"fusion variant 'category-match' needs the data set's categories (category vocabulary {categoryVocabulary}); this data set has none: choose another variant");
+            }
+
+            // One read-out vector and bias per category and head, kept as embedding rows so that a batch gathers only its
+            // targets' categories (Last.fm has thousands of tags); initialised like a linear layer's weights.
+            _categoryWeights = nn.Embedding(categoryVocabulary, MatchHeads * options.InputSize);
+            _categoryBias = nn.Embedding(categoryVocabulary, MatchHeads);
+            using (no_grad())
+            {
+                double bound = 1.0 / Math.Sqrt(options.InputSize);
+                nn.init.uniform_(_categoryWeights.weight!, -bound, bound);
+                nn.init.uniform_(_categoryBias.weight!, -bound, bound);
+            }
+        }
+
+        OutputSize = options.OutputSize + (_match is null ? 0 : 3 * MatchHeads) + (_categoryWeights is null ? 0 : 4 * MatchHeads);
         RegisterComponents();
     }
 
@@ -51,8 +76,17 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
     /// <summary>Width of the fused vector.</summary>
     public int OutputSize { get; }
 
-    /// <summary>Fuses the partitions of a batch against targets [B, Tw] -> [B, OutputSize].</summary>
-    public override Tensor forward(LiberInput input, Tensor target)
+    /// <summary>Whether <see cref="Fuse"/> needs the targets' categories (the <c>category-match</c> variant).</summary>
+    public bool ReadsCategories => _categoryWeights is not null;
+
+    /// <summary>Fuses the partitions of a batch against targets [B, Tw] -> [B, OutputSize] (variants that read no categories).</summary>
+    public override Tensor forward(LiberInput input, Tensor target) => Fuse(input, target, null);
+
+    /// <summary>
+    /// Fuses the partitions of a batch against targets [B, Tw] whose category ids (+1, 0 = padding) are
+    /// <paramref name="categories"/> [B, C] -> [B, OutputSize]; the categories are required by <c>category-match</c> only.
+    /// </summary>
+    public Tensor Fuse(LiberInput input, Tensor target, Tensor? categories)
     {
         using var scope = NewDisposeScope();
         Tensor keys = Keys(input);                                              // [B, P, H]
@@ -64,6 +98,12 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
             fused = cat([fused, MatchFeatures(input, target, weights)], 1);    // [B, OutputSize + 3K]
         }
 
+        if (_categoryWeights is not null)
+        {
+            Tensor ids = categories ?? throw new ArgumentException("fusion variant 'category-match' needs the targets' categories: call Fuse with them");
+            fused = cat([fused, CategoryMatchFeatures(input, ids, weights)], 1); // [B, ... + 3K]
+        }
+
         return fused.MoveToOuterDisposeScope();
     }
 
@@ -71,18 +111,47 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
     // visible slots and at the most recent slot (rank 0): [B, 3K]; a row with no visible slot gets zeros.
     private Tensor MatchFeatures(LiberInput input, Tensor target, Tensor weights)
     {
-        long b = input.Mask.shape[0], p = input.Mask.shape[1], tw = target.shape[1];
+        long p = input.Mask.shape[1], tw = target.shape[1];
         Tensor visible = input.Mask.reshape(-1).nonzero().squeeze(1);                     // [N]
         Tensor rows = visible.div(p, rounding_mode: RoundingMode.floor);                  // [N] batch row of each slot
         Tensor projected = _match!.call(input.SummariesAt(visible)).view(-1, MatchHeads, tw); // [N, K, Tw]
         Tensor scores = projected.mul(target.index_select(0, rows).unsqueeze(1)).sum(-1);     // [N, K]
+        return Pooled(input, visible, scores, weights, withSum: false);
+    }
+
+    // Per-category match scores m[b, p, k] = mean over the target's categories c of (w_kc . s_p + b_kc). The mean over
+    // categories of linear read-outs is the read-out by the mean weights, so each row averages its categories' weights once
+    // ([B, K, D]) and the visible slots take one product each; pooled as the match scores: [B, 3K].
+    private Tensor CategoryMatchFeatures(LiberInput input, Tensor categories, Tensor weights)
+    {
+        long b = input.Mask.shape[0], p = input.Mask.shape[1];
+        Tensor present = categories.gt(0).to_type(ScalarType.Float32);                      // [B, C]
+        using Scalar one = 1;
+        Tensor count = present.sum(1, keepdim: true).clamp_min(one);                         // [B, 1]
+        Tensor w = _categoryWeights!.call(categories).mul(present.unsqueeze(-1)).sum(1).div(count); // [B, K D]
+        Tensor bias = _categoryBias!.call(categories).mul(present.unsqueeze(-1)).sum(1).div(count);  // [B, K]
+        Tensor visible = input.Mask.reshape(-1).nonzero().squeeze(1);                       // [N]
+        Tensor rows = visible.div(p, rounding_mode: RoundingMode.floor);                    // [N]
+        Tensor summaries = input.SummariesAt(visible);                                      // [N, D]
+        Tensor readout = w.view(b, MatchHeads, -1).index_select(0, rows);                   // [N, K, D]
+        Tensor scores = readout.bmm(summaries.unsqueeze(-1)).squeeze(-1) + bias.index_select(0, rows); // [N, K]
+        return Pooled(input, visible, scores, weights, withSum: true);
+    }
+
+    // Scores [N, K] of the visible slots pooled per row by the attention weights, the mean over the visible slots and the most
+    // recent slot (rank 0): [B, 3K]; with withSum also their sum over the visible slots divided by P, which keeps how many
+    // partitions there are ("how much of this category did the user see", not only the share): [B, 4K]. A row with no
+    // visible slot gets zeros.
+    private static Tensor Pooled(LiberInput input, Tensor visible, Tensor scores, Tensor weights, bool withSum)
+    {
+        long b = input.Mask.shape[0], p = input.Mask.shape[1];
         Tensor m = zeros(b * p, MatchHeads, device: scores.device).index_copy(0, visible, scores).view(b, p, MatchHeads); // [B, P, K]
         Tensor mask = input.Mask.to_type(ScalarType.Float32);                                // [B, P]
         using Scalar one = 1, zero = 0;
         Tensor attended = weights.unsqueeze(1).bmm(m).squeeze(1);                           // [B, K]
         Tensor mean = mask.unsqueeze(1).bmm(m).squeeze(1) / mask.sum(1, keepdim: true).clamp_min(one); // [B, K]
         Tensor last = (input.Ranks.eq(zero).to_type(ScalarType.Float32) * mask).unsqueeze(1).bmm(m).squeeze(1); // [B, K]
-        return cat([attended, mean, last], 1);
+        return withSum ? cat([attended, mean, last, m.sum(1) / p], 1) : cat([attended, mean, last], 1);
     }
 
     /// <summary>The weight of each partition slot [B, P] (sums to 1 over visible slots, 0 where none is visible).</summary>
@@ -163,6 +232,8 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
             _query.Dispose();
             _output.Dispose();
             _match?.Dispose();
+            _categoryWeights?.Dispose();
+            _categoryBias?.Dispose();
         }
 
         base.Dispose(disposing);

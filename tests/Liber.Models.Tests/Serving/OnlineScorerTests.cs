@@ -160,6 +160,7 @@ public sealed class OnlineScorerTests(ScorerCheckpoints checkpoints) : IClassFix
     [InlineData("din", "attention")]
     [InlineData("din", "no-shift")]
     [InlineData("din", "single")]
+    [InlineData("din", "category-match")]
     [InlineData("din-long", null)]
     [InlineData("sim", "attention")]
     [InlineData("deepfm", null)]
