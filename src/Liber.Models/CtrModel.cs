@@ -130,7 +130,7 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
         if (_fusion is not null && _gate is null)
         {
             LiberInput liber = batch.Liber ?? throw new ArgumentException("the model has LIBER fusion but the batch has no partition vectors (collator built without PartitionVectors)");
-            features = cat([features, _fusion.Fuse(liber, b.Target, batch.ItemCategories)], 1);     // [B, W + 32]
+            features = cat([features, _fusion.Fuse(liber, b.Target, batch.ItemCategories)], 1); // [B, W + 32 (+ match features)]
         }
 
         Tensor logits = _output.call(_head.call(features)).squeeze(-1);        // [B]

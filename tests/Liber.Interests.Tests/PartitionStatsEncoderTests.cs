@@ -35,7 +35,7 @@ public sealed class PartitionStatsEncoderTests
         var encoder = new PartitionStatsEncoder(Tiny(), threshold: 4);
         Assert.Equal(["Drama", "Comedy"], encoder.Categories);
         Assert.Equal(["1990s", "2000s"], encoder.Decades);
-        Assert.Equal(2 + 2 + 2 + 4, encoder.Dimension);
+        Assert.Equal(2 + 2 + 2 + 4 + 2, encoder.Dimension);
         Assert.Equal(encoder.Dimension, encoder.Names.Count);
         float[] v = encoder.Encode(0, 0, 3);
         float liked = 2f / 4;                                                    // 5 and 4 are liked
@@ -49,12 +49,14 @@ public sealed class PartitionStatsEncoderTests
                 liked,
                 MathF.Log(5) / MathF.Log(101),
                 MathF.Log(1 + 2) / MathF.Log(101),                               // 4 events / 2 days
+                1f / 4, 1f / 4,                                                  // liked and Drama: a; liked and Comedy: c
             },
             v);
 
         // A sub-range: events 2-3 only (no 1990s item, Comedy liked, Drama not).
         float[] w = encoder.Encode(0, 2, 3);
         Approx.Equal(new[] { 0.5f, 0.5f, 0.5f / 2, 1.5f / 2, 0, 1 }, w.AsSpan(0, 6));
+        Approx.Equal(new[] { 0f, 0.5f }, w.AsSpan(10, 2));                       // liked and Drama: none; liked and Comedy: c
     }
 
     [Fact]

@@ -255,7 +255,7 @@ public sealed class FusionTests
     }
 
     [Fact]
-    public void Category_match_scores_average_the_per_category_read_outs_of_the_targets_categories_pooled_four_ways()
+    public void Category_match_features_are_the_per_category_read_outs_of_the_targets_categories_pooled_and_their_ratio()
     {
         TorchRuntime.Configure(1, 12);
         using var scope = NewDisposeScope();
@@ -267,19 +267,21 @@ public sealed class FusionTests
         using var plain = new Uif(new FusionOptions { Variant = FusionVariant.Attention, InputSize = d, MaxPartitions = p }, tw);
         Assert.True(uif.ReadsCategories);
         Assert.False(plain.ReadsCategories);
-        Assert.Equal(plain.OutputSize + (4 * k), uif.OutputSize);
+        Assert.Equal(plain.OutputSize + (6 * k), uif.OutputSize);
+        Assert.Equal(Uif.CategoryMatchWidth, 6 * k);
         Tensor fused = uif.Fuse(input, target, categories);
         Assert.Equal([3L, uif.OutputSize], fused.shape);
 
-        // Direct computation: u[j, h, c] = w_hc . s_j + b_hc, m[j, h] = mean over the row's categories c of u[j, h, c].
-        Tensor w = uif.named_parameters().Single(n => n.name.StartsWith("_categoryWeights", StringComparison.Ordinal)).parameter.detach().view(vocabulary, k, d);
-        Tensor bias = uif.named_parameters().Single(n => n.name.StartsWith("_categoryBias", StringComparison.Ordinal)).parameter.detach(); // [V, K]
+        // Direct computation: u[j, h, c] = w_hc . s_j + b_hc for 2K heads, r[j, h] = mean over the row's categories c of
+        // u[j, h, c]; m = r[.., :K], a = softplus(r[.., K:]).
+        Tensor w = uif.named_parameters().Single(n => n.name.StartsWith("_categoryWeights", StringComparison.Ordinal)).parameter.detach().view(vocabulary, 2 * k, d);
+        Tensor bias = uif.named_parameters().Single(n => n.name.StartsWith("_categoryBias", StringComparison.Ordinal)).parameter.detach(); // [V, 2K]
         Tensor weights = uif.Weights(input, target);
         long[][] rowCategories = [[2, 5], [1], []];
         for (int s = 0; s < 3; s++)
         {
             int visible = (int)input.Mask[s].sum().item<long>();
-            Tensor tail = fused[s, (int)(fused.shape[1] - (4 * k))..];
+            Tensor tail = fused[s, (int)(fused.shape[1] - (6 * k))..];
             if (visible == 0 || rowCategories[s].Length == 0)
             {
                 // No visible partition: zeros. No category: the read-out of no weights, also zeros (bias included).
@@ -287,21 +289,22 @@ public sealed class FusionTests
                 continue;
             }
 
-            Tensor m = zeros(visible, k);
+            Tensor r = zeros(visible, 2 * k);
             foreach (long c in rowCategories[s])
             {
-                m += input.Summaries![s, ..visible].matmul(w[c].T) + bias[c];
+                r += input.Summaries![s, ..visible].matmul(w[c].T) + bias[c];
             }
 
-            m /= rowCategories[s].Length;
+            r /= rowCategories[s].Length;
+            Tensor m = r[.., ..k], a = nn.functional.softplus(r[.., k..]);
             Tensor attended = weights[s, ..visible].unsqueeze(0).matmul(m).squeeze(0);
-            Tensor expected = cat([attended, m.mean([0L]), m[visible - 1], m.sum([0L]) / p]);
+            Tensor expected = cat([attended, m.mean([0L]), m[visible - 1], m.sum([0L]) / p, m.sum([0L]) / (a.sum([0L]) + 1), a.sum([0L]).log1p()]);
             Assert.True(tail.allclose(expected, rtol: 1e-4, atol: 1e-5), $"row {s}");
         }
 
         // The category scores never read the target's vector; they follow its categories.
         Tensor otherTarget = uif.Fuse(input, randn(3, tw), categories);
-        int to = uif.OutputSize - (3 * k); // the mean, last and sum blocks ignore the attention weights, which read the target
+        int to = uif.OutputSize - (5 * k); // the mean, last, sum, ratio and amount blocks ignore the attention weights, which read the target
         Assert.True(fused[0, to..].allclose(otherTarget[0, to..], rtol: 1e-5, atol: 1e-6));
         Tensor otherCategories = uif.Fuse(input, target, tensor(new long[] { 3, 0, 0, 1, 0, 0, 0, 0, 0 }, 3, 3));
         Assert.False(fused[0, to..].allclose(otherCategories[0, to..]));

@@ -15,7 +15,11 @@ namespace Liber.Interests.Template;
 /// <item>[C, 2C): liked rate of those events, smoothed toward the partition's liked share with one pseudo-event (the
 /// partition's liked share where the category is absent);</item>
 /// <item>[2C, 2C + D): share of events per release decade;</item>
-/// <item>then mean rating on [0, 1] by the rating scale, liked share, log1p(events) / log(101), and log1p(events per day) / log(101).</item>
+/// <item>then mean rating on [0, 1] by the rating scale, liked share, log1p(events) / log(101), and log1p(events per day) / log(101);</item>
+/// <item>[2C + D + 4, 3C + D + 4): share of the partition's events that are liked and have category c_k. Unlike the liked
+/// rates these add up over partitions of equal size: summed over a user's partitions, this block over the share block is
+/// the user's liked rate of the category (events weigh, not partitions), a ratio a fusion layer can form from two linear
+/// read-outs.</item>
 /// </list>
 /// </summary>
 public sealed class PartitionStatsEncoder
@@ -61,7 +65,7 @@ public sealed class PartitionStatsEncoder
 
         Categories = names;
         Decades = [.. decades.Select(d => $"{d}s")];
-        Dimension = (2 * names.Count) + decades.Count + 4;
+        Dimension = (3 * names.Count) + decades.Count + 4;
     }
 
     /// <summary>Category names, in vector order.</summary>
@@ -80,6 +84,7 @@ public sealed class PartitionStatsEncoder
         .. Categories.Select(c => $"liked:{c}"),
         .. Decades.Select(d => $"decade:{d}"),
         "mean_rating", "liked_share", "events", "events_per_day",
+        .. Categories.Select(c => $"liked_share:{c}"),
     ];
 
     /// <summary>The vector of a partition's events.</summary>
@@ -138,6 +143,11 @@ public sealed class PartitionStatsEncoder
         v[at + 1] = likedShare;
         v[at + 2] = MathF.Log(1 + n) / MathF.Log(101);
         v[at + 3] = (float)(Math.Log(1 + (n / Math.Max(1.0, (t1 - t0) / 86400.0))) / Math.Log(101));
+        for (int k = 0; k < c; k++)
+        {
+            v[at + 4 + k] = (float)liked[k] / n;
+        }
+
         return v;
     }
 }

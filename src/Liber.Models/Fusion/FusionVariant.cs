@@ -72,11 +72,12 @@ public sealed record FusionVariant
     public static FusionVariant Match { get; } = new("match", FusionWeighting.Attention, usesShift: true, isPerUser: false, match: true);
 
     /// <summary>
-    /// Attention as the default, plus per-category match scores: a learned linear read-out of each partition's summary vector
+    /// Attention as the default, plus per-category match features: learned linear read-outs of each partition's summary vector
     /// per category and head (<c>u_pkc = w_kc . s_p + b_kc</c>, "how much this partition liked category c"), averaged over the
     /// target's categories (<c>m_pk = mean_{c in cats(target)} u_pkc</c>) and pooled four ways: as <see cref="Match"/> (by the
     /// attention weights, the mean over the visible partitions, the most recent one) and their sum over the visible partitions
-    /// divided by P, which keeps the amount as well as the share. Unlike <see cref="Match"/> it never
+    /// divided by P, which keeps the amount as well as the share; a second set of read-outs gives amounts
+    /// <c>a_pk &gt;= 0</c> and the event-weighted ratio <c>sum_p m_pk / (sum_p a_pk + 1)</c> with <c>log1p(sum_p a_pk)</c>. Unlike <see cref="Match"/> it never
     /// reads the target's id embedding: a partition's liking of westerns speaks to every western, also to one seen once.
     /// </summary>
     public static FusionVariant CategoryMatch { get; } = new("category-match", FusionWeighting.Attention, usesShift: true, isPerUser: false, categoryMatch: true);

@@ -13,7 +13,7 @@ namespace Liber.Models.Fusion;
 /// projected to the output size (32). A sample with no visible partition gets exactly zeros (the
 /// projection has no bias), never NaN. The <c>match</c> variant appends <see cref="MatchHeads"/> x 3 match scores of the
 /// target against the partitions' summaries (see <see cref="FusionVariant.Match"/>), zeros where no partition is visible;
-/// the <c>category-match</c> variant appends 4 x <see cref="MatchHeads"/> per-category match scores (see <see cref="FusionVariant.CategoryMatch"/>).
+/// the <c>category-match</c> variant appends <see cref="CategoryMatchWidth"/> per-category match features (see <see cref="FusionVariant.CategoryMatch"/>).
 /// </summary>
 public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
 {
@@ -56,8 +56,8 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
 
             // One read-out vector and bias per category and head, kept as embedding rows so that a batch gathers only its
             // targets' categories (Last.fm has thousands of tags); initialised like a linear layer's weights.
-            _categoryWeights = nn.Embedding(categoryVocabulary, MatchHeads * options.InputSize);
-            _categoryBias = nn.Embedding(categoryVocabulary, MatchHeads);
+            _categoryWeights = nn.Embedding(categoryVocabulary, 2 * MatchHeads * options.InputSize);
+            _categoryBias = nn.Embedding(categoryVocabulary, 2 * MatchHeads);
             using (no_grad())
             {
                 double bound = 1.0 / Math.Sqrt(options.InputSize);
@@ -66,12 +66,15 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
             }
         }
 
-        OutputSize = options.OutputSize + (_match is null ? 0 : 3 * MatchHeads) + (_categoryWeights is null ? 0 : 4 * MatchHeads);
+        OutputSize = options.OutputSize + (_match is null ? 0 : 3 * MatchHeads) + (_categoryWeights is null ? 0 : CategoryMatchWidth);
         RegisterComponents();
     }
 
     /// <summary>Match scores per partition of the <c>match</c> variant.</summary>
     public const int MatchHeads = 4;
+
+    /// <summary>Numbers the <c>category-match</c> variant appends: 4 pools of <see cref="MatchHeads"/> scores, the ratios and the amounts.</summary>
+    public const int CategoryMatchWidth = 6 * MatchHeads;
 
     /// <summary>Width of the fused vector.</summary>
     public int OutputSize { get; }
@@ -119,23 +122,34 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
         return Pooled(input, visible, scores, weights, withSum: false);
     }
 
-    // Per-category match scores m[b, p, k] = mean over the target's categories c of (w_kc . s_p + b_kc). The mean over
+    // Per-category read-outs r[b, p, j] = mean over the target's categories c of (w_jc . s_p + b_jc), j = 1..2K. The mean over
     // categories of linear read-outs is the read-out by the mean weights, so each row averages its categories' weights once
-    // ([B, K, D]) and the visible slots take one product each; pooled as the match scores: [B, 3K].
+    // ([B, 2K, D]) and the visible slots take one product each. The first K are the match scores m, pooled as the match
+    // scores plus their sum / P ([B, 4K]); the last K, through softplus, are amounts a >= 0 ("how much of the target's
+    // categories"), giving the event-weighted ratio sum_p m_pk / (sum_p a_pk + 1) and log1p(sum_p a_pk) ([B, 2K]). With the
+    // stats vector, m can read the liked-and-category shares and a the category shares: the ratio is then the user's liked
+    // rate of the target's categories over all visible partitions, events weighing rather than partitions. A row without
+    // categories or without a visible partition gets zeros.
     private Tensor CategoryMatchFeatures(LiberInput input, Tensor categories, Tensor weights)
     {
         long b = input.Mask.shape[0], p = input.Mask.shape[1];
         Tensor present = categories.gt(0).to_type(ScalarType.Float32);                      // [B, C]
         using Scalar one = 1;
-        Tensor count = present.sum(1, keepdim: true).clamp_min(one);                         // [B, 1]
-        Tensor w = _categoryWeights!.call(categories).mul(present.unsqueeze(-1)).sum(1).div(count); // [B, K D]
-        Tensor bias = _categoryBias!.call(categories).mul(present.unsqueeze(-1)).sum(1).div(count);  // [B, K]
+        Tensor count = present.sum(1, keepdim: true);                                        // [B, 1]
+        Tensor w = _categoryWeights!.call(categories).mul(present.unsqueeze(-1)).sum(1).div(count.clamp_min(one)); // [B, 2K D]
+        Tensor bias = _categoryBias!.call(categories).mul(present.unsqueeze(-1)).sum(1).div(count.clamp_min(one));  // [B, 2K]
         Tensor visible = input.Mask.reshape(-1).nonzero().squeeze(1);                       // [N]
         Tensor rows = visible.div(p, rounding_mode: RoundingMode.floor);                    // [N]
         Tensor summaries = input.SummariesAt(visible);                                      // [N, D]
-        Tensor readout = w.view(b, MatchHeads, -1).index_select(0, rows);                   // [N, K, D]
-        Tensor scores = readout.bmm(summaries.unsqueeze(-1)).squeeze(-1) + bias.index_select(0, rows); // [N, K]
-        return Pooled(input, visible, scores, weights, withSum: true);
+        Tensor readout = w.view(b, 2 * MatchHeads, -1).index_select(0, rows);               // [N, 2K, D]
+        Tensor scores = readout.bmm(summaries.unsqueeze(-1)).squeeze(-1) + bias.index_select(0, rows); // [N, 2K]
+        Tensor m = scores[.., ..MatchHeads];                                                // [N, K]
+        Tensor hasCategories = count.gt(0).to_type(ScalarType.Float32).index_select(0, rows); // [N, 1]
+        Tensor a = nn.functional.softplus(scores[.., MatchHeads..]) * hasCategories;        // [N, K]
+        Tensor mSum = zeros(b, MatchHeads, device: m.device).index_add(0, rows, m, one);    // [B, K]
+        Tensor aSum = zeros(b, MatchHeads, device: a.device).index_add(0, rows, a, one);    // [B, K]
+        Tensor ratio = mSum / (aSum + one);
+        return cat([Pooled(input, visible, m, weights, withSum: true), ratio, aSum.log1p()], 1);
     }
 
     // Scores [N, K] of the visible slots pooled per row by the attention weights, the mean over the visible slots and the most
