@@ -43,6 +43,7 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
     private readonly Linear? _gate; // gated fusion: sigmoid(W_g [x; f]) per backbone feature
     private readonly Linear? _lift; // gated fusion: W_f f, the fused vector in the backbone's feature space
     private readonly PeriodicEmbedding? _numeric; // numeric "periodic": embeddings of the stats and recent columns
+    private readonly Tensor? _statsScope; // stats_scope item: 1 on the item's statistics columns, 0 on the user's (a constant, not a parameter)
 
     /// <summary>Creates a model from a feature map and a resolved configuration.</summary>
     public CtrModel(FeatureMap map, ModelConfig config)
@@ -62,6 +63,11 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
             {
                 _gate.bias!.fill_(-2.0); // the gate starts nearly closed (0.12): LIBER opens it only where it helps
             }
+        }
+
+        if (config.Options.Stats && config.Options.StatsScope == StatsScope.Item)
+        {
+            _statsScope = tensor(PointInTimeStats.Names.Select(n => n.StartsWith("item_", StringComparison.Ordinal) ? 1f : 0f).ToArray());
         }
 
         int numeric = (config.Options.Stats ? PointInTimeStats.Width : 0) + (config.Options.Recent ? RecentWindow.Width : 0);
@@ -112,7 +118,8 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
         if (Config.Options.Stats)
         {
             // The numeric group: the point-in-time statistics join every backbone's final-MLP input (its deep part).
-            numeric.Add(batch.Stats ?? throw new ArgumentException("the model reads the point-in-time statistics but the batch has none (collator built without stats)")); // [B, 8]
+            Tensor stats = batch.Stats ?? throw new ArgumentException("the model reads the point-in-time statistics but the batch has none (collator built without stats)"); // [B, 8]
+            numeric.Add(_statsScope is null ? stats : stats * _statsScope.to(stats.device));
         }
 
         if (Config.Options.Recent)
@@ -192,6 +199,7 @@ public sealed class CtrModel : nn.Module<CtrBatch, Tensor>
             _head.Dispose();
             _output.Dispose();
             _numeric?.Dispose();
+            _statsScope?.Dispose();
         }
 
         base.Dispose(disposing);

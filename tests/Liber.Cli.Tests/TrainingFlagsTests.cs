@@ -50,6 +50,7 @@ public sealed class TrainingFlagsTests : IDisposable
     [InlineData("train", "--weight-decay", "-1", "--weight-decay -1: out of range")]
     [InlineData("train", "--user-id", "maybe", "--user-id")]
     [InlineData("train", "--numeric", "bins", "--numeric")]
+    [InlineData("run", "--stats", "users", "--stats")]
     [InlineData("train", "--set", "no_such_key=1", "backbone option no_such_key: unknown")]
     [InlineData("run", "--set", "hidden=200,x", "backbone option hidden: 200,x is not a list")]
     [InlineData("run", "--set", "attention_heads=0", "backbone option attention_heads has an invalid value 0")]
@@ -87,6 +88,29 @@ public sealed class TrainingFlagsTests : IDisposable
         Assert.True(o.GetProperty("recent").GetBoolean());
         Assert.Equal("Sentiment", o.GetProperty("ratings").GetString());
         Assert.Equal("Periodic", o.GetProperty("numeric").GetString());
+        Assert.False(o.TryGetProperty("stats_scope", out _)); // the default (all) is left out of config files
+    }
+
+    [Fact]
+    public void Train_stats_item_reads_the_items_statistics_only_and_records_it()
+    {
+        var (code, output, error) = CliRunner.Run("train", "--backbone", "din", "--users", "40", "--events-per-user", "40", "--epochs", "1", "--stats", "item", "--json");
+        Assert.True(code == 0, error);
+        JsonElement o = JsonDocument.Parse(output).RootElement.GetProperty("config").GetProperty("options");
+        Assert.True(o.GetProperty("stats").GetBoolean());
+        Assert.Equal("Item", o.GetProperty("stats_scope").GetString());
+    }
+
+    [Fact]
+    public void Run_stats_item_labels_the_runs_item_stats_and_changes_their_identity()
+    {
+        (string[] on, string[] onHashes) = List("--stats", "on");
+        (string[] item, string[] itemHashes) = List("--stats", "item");
+        Assert.All(on, l => Assert.Contains("-stats", l, StringComparison.Ordinal));
+        Assert.All(item, l => Assert.Contains("-item-stats", l, StringComparison.Ordinal));
+        Assert.Empty(itemHashes.Intersect(onHashes));
+        (_, string[] off) = List("--stats", "off");
+        Assert.Empty(off.Intersect(itemHashes));
     }
 
     [Fact]

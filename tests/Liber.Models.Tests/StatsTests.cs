@@ -81,6 +81,45 @@ public sealed class StatsTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void Item_scope_reads_the_items_statistics_and_never_the_users()
+    {
+        // The control's label is the item's earlier positive rate: with the item's columns only, DIN still learns it.
+        (SampleSet samples, FeatureTables tables) = World.Value;
+        TrainResult item = ControlTraining.Fit(samples, tables, "din", ControlTraining.Small with { Stats = true, StatsScope = StatsScope.Item }, epochs: 5);
+        log.WriteLine($"din, stats_scope item: test AUC {item.Test.Auc:F4}");
+        Assert.True(item.Test.Auc > 0.75, $"item scope did not learn the item's statistics: test AUC {item.Test.Auc:F4}");
+
+        // The user's five columns never reach the model: changing them leaves every logit as it was; the item's do not.
+        TorchRuntime.Configure(threads: 1, seed: 3);
+        using var model = new CtrModel(tables.Map, new ModelConfig { Backbone = "din", Options = ControlTraining.Small with { Stats = true, StatsScope = StatsScope.Item } });
+        model.eval();
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var grad = TorchSharp.torch.no_grad();
+        using CtrBatch batch = new Collator(samples, tables, stats: true).Build([.. Enumerable.Range(0, 64)]);
+        float[] baseline = model.call(batch).data<float>().ToArray();
+        int[] user = [.. Enumerable.Range(0, PointInTimeStats.Width).Where(k => !PointInTimeStats.Names[k].StartsWith("item_", StringComparison.Ordinal))];
+        Assert.Equal([0, 1, 2, 3, 4], user);
+        foreach (int k in Enumerable.Range(0, PointInTimeStats.Width))
+        {
+            using var original = batch.Stats![.., k].clone();
+            batch.Stats[.., k].add_(0.7);
+            float[] moved = model.call(batch).data<float>().ToArray();
+            batch.Stats[.., k].copy_(original);
+            if (user.Contains(k))
+            {
+                Assert.Equal(baseline, moved);
+            }
+            else
+            {
+                Assert.NotEqual(baseline, moved);
+            }
+        }
+
+        var e = Assert.Throws<ArgumentException>(() => (ControlTraining.Small with { StatsScope = (StatsScope)7 }).Validate());
+        Assert.Contains("stats_scope", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_writer_s_columns_are_the_point_in_time_statistics_of_each_sample()
     {
         SampleSet samples = Fixture.Samples;

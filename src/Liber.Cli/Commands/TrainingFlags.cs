@@ -38,7 +38,7 @@ public sealed class TrainingFlags
     public Option<string?> Recent { get; } = new("--recent") { Description = $"statistics of the short-term window (liked share, mean and last rating, liking of the target's categories) as a numeric input group: on or off (liber train default {(BackboneOptions.TrainDefaults.Recent ? "on" : "off")}, chosen on validation; experiment files: off unless \"recent\": true)" };
 
     /// <summary>--stats.</summary>
-    public Option<string?> Stats { get; } = new("--stats") { Description = $"point-in-time statistics (user, category and item counts and rates before the sample) as a numeric input group: on or off (default {(new BackboneOptions().Stats ? "on" : "off")}, chosen on validation, docs/backbones.md)" };
+    public Option<string?> Stats { get; } = new("--stats") { Description = $"point-in-time statistics (user, category and item counts and rates before the sample) as a numeric input group: on, off, or item (only the target item's statistics: the user's long-term statistics are left to LIBER) (default {(new BackboneOptions().Stats ? "on" : "off")}, chosen on validation, docs/backbones.md)" };
 
     /// <summary>--ratings.</summary>
     public Option<string?> Ratings { get; } = new("--ratings") { Description = $"how history ratings enter the backbone: level (a learned vector per rating level), sentiment (liked / not liked), none (ignored: the rating-blind control); default {new BackboneOptions().Ratings.ToString().ToLowerInvariant()}" };
@@ -61,7 +61,7 @@ public sealed class TrainingFlags
         ArgumentNullException.ThrowIfNull(c);
         UserId.AcceptOnlyFromAmong("on", "off");
         Device.AcceptOnlyFromAmong("cpu", "cuda");
-        Stats.AcceptOnlyFromAmong("on", "off");
+        Stats.AcceptOnlyFromAmong("on", "off", "item");
         Recent.AcceptOnlyFromAmong("on", "off");
         Ratings.AcceptOnlyFromAmong("level", "sentiment", "none");
         Numeric.AcceptOnlyFromAmong("raw", "periodic");
@@ -113,7 +113,8 @@ public sealed class TrainingFlags
         {
             Dropout = r.GetValue(Dropout) ?? options.Dropout,
             UserId = r.GetValue(UserId) is string u ? u == "on" : options.UserId,
-            Stats = r.GetValue(Stats) is string s ? s == "on" : options.Stats,
+            Stats = r.GetValue(Stats) is string s ? s != "off" : options.Stats,
+            StatsScope = r.GetValue(Stats) switch { "item" => StatsScope.Item, "on" or "off" => StatsScope.All, _ => options.StatsScope },
             Recent = r.GetValue(Recent) is string w ? w == "on" : options.Recent,
             Ratings = r.GetValue(Ratings) is string ratings ? Enum.Parse<RatingEncoding>(ratings, ignoreCase: true) : options.Ratings,
             Numeric = r.GetValue(Numeric) is string numeric ? Enum.Parse<NumericEncoding>(numeric, ignoreCase: true) : options.Numeric,
@@ -138,7 +139,7 @@ public sealed class TrainingFlags
             WeightDecay = r.GetValue(WeightDecay) ?? spec.WeightDecay,
             Dropout = r.GetValue(Dropout) ?? spec.Dropout,
             UserId = r.GetValue(UserId) is string u ? u == "on" : spec.UserId,
-            Stats = r.GetValue(Stats) is string s ? s == "on" : spec.Stats,
+            Stats = r.GetValue(Stats) is string s ? s != "off" : spec.Stats,
             Recent = r.GetValue(Recent) is string w ? w == "on" : spec.Recent,
             Threads = r.GetValue(Threads) ?? spec.Threads,
             Device = r.GetValue(Device) ?? spec.Device,
@@ -152,6 +153,12 @@ public sealed class TrainingFlags
         if (r.GetValue(Numeric) is string numeric)
         {
             settings = [new("numeric", numeric), .. settings];
+        }
+
+        if (r.GetValue(Stats) is "item" || (r.GetValue(Stats) is "on" && spec.Backbone?.StatsScope == StatsScope.Item))
+        {
+            // --stats item reads the item's statistics only; --stats on over a file that said item reads them all again.
+            settings = [new("stats_scope", r.GetValue(Stats) == "item" ? "item" : "all"), .. settings];
         }
 
         if (settings.Count == 0)

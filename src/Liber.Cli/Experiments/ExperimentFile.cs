@@ -200,9 +200,14 @@ public sealed record TrainingSpec
             parts.Add("no-user-id");
         }
 
+        bool itemStats = Backbone?.StatsScope == Liber.Models.Backbones.StatsScope.Item && (Stats ?? Backbone.Stats);
         if (Stats is bool stats)
         {
-            parts.Add(stats ? "stats" : "no-stats");
+            parts.Add(!stats ? "no-stats" : itemStats ? "item-stats" : "stats");
+        }
+        else if (itemStats)
+        {
+            parts.Add("item-stats");
         }
 
         if (Recent == true)
@@ -252,7 +257,15 @@ public sealed record TrainingSpec
     public Liber.Models.Backbones.BackboneOptions BackboneOptions()
     {
         Liber.Models.Backbones.BackboneOptions b = Backbone ?? new();
-        return b with { Dropout = Dropout ?? b.Dropout, UserId = UserId ?? b.UserId, Stats = Stats ?? b.Stats, Recent = Recent ?? b.Recent };
+        bool stats = Stats ?? b.Stats;
+        return b with
+        {
+            Dropout = Dropout ?? b.Dropout,
+            UserId = UserId ?? b.UserId,
+            Stats = stats,
+            StatsScope = stats ? b.StatsScope : Liber.Models.Backbones.StatsScope.All, // the scope means nothing without statistics
+            Recent = Recent ?? b.Recent,
+        };
     }
 
     /// <summary>Intra-op threads.</summary>

@@ -70,6 +70,19 @@ public sealed record BackboneOptions
     public bool Stats { get; init; } = true;
 
     /// <summary>
+    /// Which of the point-in-time statistics the model reads when <see cref="Stats"/> is on (default all; without statistics
+    /// it means nothing): all 8 columns, or
+    /// <see cref="Backbones.StatsScope.Item"/>, only the target item's 3 (its events, liked rate and mean rating before the
+    /// sample; the user's 5 read as zeros). <c>item</c> is the setting where a backbone knows the items' popularity but not the
+    /// user's long-term statistics, the knowledge LIBER's partitions are there to bring. The record's default is all, so it is
+    /// left out of config files and earlier checkpoints and run hashes keep their meaning.
+    /// </summary>
+    [JsonPropertyName("stats_scope")]
+    [JsonConverter(typeof(JsonStringEnumConverter<StatsScope>))]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public StatsScope StatsScope { get; init; }
+
+    /// <summary>
     /// Whether the model reads the statistics of its short-term window (<see cref="Layers.RecentWindow"/>: fill, liked
     /// share, mean rating, liking of the target's categories, last rating; 6 columns computed from the history tensors the
     /// batch already carries) as a second numeric group next to <see cref="Stats"/>. The record's default is false, so a
@@ -118,6 +131,7 @@ public sealed record BackboneOptions
         Require(AuxiliaryWeight >= 0, "auxiliary_weight", AuxiliaryWeight);
         Require(Enum.IsDefined(Ratings), "ratings", Ratings);
         Require(Enum.IsDefined(Numeric), "numeric", Numeric);
+        Require(Enum.IsDefined(StatsScope), "stats_scope", StatsScope);
     }
 
     private static void Require(bool ok, string key, object value)
@@ -127,6 +141,16 @@ public sealed record BackboneOptions
             throw new ArgumentException($"backbone option {key} has an invalid value {value}");
         }
     }
+}
+
+/// <summary>Which point-in-time statistics the model reads (<see cref="BackboneOptions.StatsScope"/>).</summary>
+public enum StatsScope
+{
+    /// <summary>All 8 columns: the user's, the user-on-category and the item's.</summary>
+    All,
+
+    /// <summary>The target item's 3 columns only; the user's 5 read as zeros.</summary>
+    Item,
 }
 
 /// <summary>How history ratings enter the model (<see cref="BackboneOptions.Ratings"/>).</summary>
