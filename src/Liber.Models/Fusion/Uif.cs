@@ -104,7 +104,7 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
         if (_categoryWeights is not null)
         {
             Tensor ids = categories ?? throw new ArgumentException("fusion variant 'category-match' needs the targets' categories: call Fuse with them");
-            fused = cat([fused, CategoryMatchFeatures(input, ids, weights)], 1); // [B, ... + 3K]
+            fused = cat([fused, CategoryMatchFeatures(input, ids, weights)], 1); // [B, ... + CategoryMatchWidth]
         }
 
         return fused.MoveToOuterDisposeScope();
