@@ -71,4 +71,26 @@ public sealed class RunValidationTests : IDisposable
         Assert.Contains($"{config} at $.grid.backbones[1]: 'dinn' is not a backbone", error, StringComparison.Ordinal);
         Assert.False(Directory.Exists(output));
     }
+
+    [Fact]
+    public void Gbdt_partitions_label_the_gbdt_runs_and_are_refused_for_neural_backbones()
+    {
+        string config = Write("""
+            { "name": "trees", "dataset": { "kind": "synthetic", "users": 20, "events_per_user": 30 }, "training": { "epochs": 1 },
+              "grid": { "backbones": ["gbdt"], "liber": [false], "seeds": [1], "training": [{ "stats": false }, { "stats": false, "gbdt_partitions": 20 }] } }
+            """);
+        var (code, stdout, error) = CliRunner.Run("run", "--config", config, "--out", Path.Combine(_dir, "runs"), "--list");
+        Assert.True(code == 0, error);
+        Assert.Contains("gbdt-no-stats-s1", stdout, StringComparison.Ordinal);
+        Assert.Contains("gbdt-no-stats-partitions20-s1", stdout, StringComparison.Ordinal);
+
+        string mixed = Write("""
+            { "name": "mixed", "dataset": { "kind": "synthetic", "users": 20, "events_per_user": 30 }, "training": { "epochs": 1, "gbdt_partitions": 0 },
+              "grid": { "backbones": ["gbdt", "din"], "liber": [false], "seeds": [1] } }
+            """);
+        var refused = CliRunner.Run("run", "--config", mixed, "--out", Path.Combine(_dir, "runs"), "--list");
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("$.training.gbdt_partitions: 0 is out of range; the partition size K must be >= 1", refused.Err, StringComparison.Ordinal);
+        Assert.Contains("$.training.gbdt_partitions: applies to the gbdt peer only, but grid.backbones holds 'din'", refused.Err, StringComparison.Ordinal);
+    }
 }

@@ -139,6 +139,18 @@ public sealed class TrainCommandTests
         Assert.Equal(["0-49", "50-199", "200-999", "1000+"], buckets.EnumerateObject().Select(p => p.Name));
         Assert.Equal(j.GetProperty("test").GetProperty("samples").GetInt32(), buckets.EnumerateObject().Sum(p => p.Value.GetProperty("samples").GetInt32()));
 
+        // The statistics follow --stats as for the neural backbones; --gbdt-partitions adds the closed partitions' columns.
+        var (treesCode, treesOut, treesErr) = Train("--backbone", "gbdt", "--stats", "off", "--gbdt-partitions", "5", "--json");
+        Assert.True(treesCode == 0, treesErr);
+        JsonElement trees = JsonDocument.Parse(treesOut).RootElement;
+        Assert.Equal(5, trees.GetProperty("gbdt").GetProperty("partitions").GetInt32());
+        Assert.False(trees.GetProperty("config").GetProperty("options").GetProperty("stats").GetBoolean());
+        Assert.NotEqual(j.GetProperty("test").GetRawText(), trees.GetProperty("test").GetRawText());
+        var neural = Train("--backbone", "din", "--gbdt-partitions", "5");
+        Assert.Equal(1, neural.Code);
+        Assert.Contains("--gbdt-partitions applies to --backbone gbdt only (got --backbone din)", neural.Err, StringComparison.Ordinal);
+        Assert.Single(neural.Err.Trim().Split('\n'));
+
         foreach (string flag in new[] { "--liber", "--checkpoint" })
         {
             string[] extra = flag == "--liber" ? [flag] : [flag, Path.Combine(Path.GetTempPath(), "liber-no-ckpt")];

@@ -38,8 +38,9 @@ public static class TrainCommand
         var maxPartitions = new Option<int>("--max-partitions") { Description = "P: visible partitions per sample (the most recent with end < index)", DefaultValueFactory = _ => 32 };
         var fusion = new Option<string>("--fusion") { Description = "UIF variant: " + string.Join(", ", FusionVariant.Names), DefaultValueFactory = _ => FusionVariant.Attention.Name };
         fusion.AcceptOnlyFromAmong([.. FusionVariant.Names]);
+        var gbdtPartitions = new Option<int>("--gbdt-partitions") { Description = "gbdt peer only: add the statistics of the user's closed count-K partitions (every K events close one; liking overall and of the target's categories, recency-weighted, the last partition, the trends) as columns, computed from the events without LIBER's texts or encoder; 0: none", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
-        foreach (Option o in new Option[] { backbone, historyLength, checkpoint, liber, fusion, maxPartitions, json })
+        foreach (Option o in new Option[] { backbone, historyLength, checkpoint, liber, fusion, maxPartitions, gbdtPartitions, json })
         {
             cmd.Options.Add(o);
         }
@@ -63,6 +64,12 @@ public static class TrainCommand
                     : "--backbone gbdt --checkpoint: the gbdt peer writes no checkpoint (evaluate and serve score the neural backbones); drop --checkpoint");
             }
 
+            FlagChecks.AtLeast(r, gbdtPartitions, 0, "K");
+            if (r.GetValue(gbdtPartitions) > 0 && r.GetValue(backbone) != global::Liber.Models.Gbdt.GbdtPeer.Name)
+            {
+                throw new ArgumentException($"--gbdt-partitions applies to --backbone gbdt only (got --backbone {r.GetValue(backbone)}); LIBER brings partitions to the neural backbones with --liber");
+            }
+
             int seed = r.GetValue(ds.Seed);
             var options = new RunOptions
             {
@@ -74,6 +81,7 @@ public static class TrainCommand
                 FusionVariant = FusionVariant.Parse(r.GetValue(fusion)!),
                 MaxPartitions = r.GetValue(maxPartitions),
                 CheckpointDirectory = r.GetValue(checkpoint),
+                Gbdt = new global::Liber.Models.Gbdt.GbdtOptions { Partitions = r.GetValue(gbdtPartitions) },
             };
             bool asJson = r.GetValue(json);
             var dataset = ds.Load(r);

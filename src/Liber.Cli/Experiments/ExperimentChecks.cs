@@ -116,6 +116,12 @@ public static class ExperimentChecks
             Training($"grid.training[{i}]", g.Training![i].Apply(f.Training), Bad);
         }
 
+        string? neural = g.Backbones.FirstOrDefault(b => b != global::Liber.Models.Gbdt.GbdtPeer.Name);
+        if (neural is not null && (f.Training.GbdtPartitions is not null || (g.Training?.Any(v => v.GbdtPartitions is not null) ?? false)))
+        {
+            Bad("training.gbdt_partitions", $"applies to the gbdt peer only, but grid.backbones holds '{neural}'; put the gbdt peer in an experiment of its own");
+        }
+
         if (liber)
         {
             Liber(f.Liber, checkFiles, Bad);
@@ -189,6 +195,11 @@ public static class ExperimentChecks
         if (!(t.WeightDecay >= 0))
         {
             bad($"{at}.weight_decay", $"{F(t.WeightDecay)} is out of range; it must be >= 0");
+        }
+
+        if (t.GbdtPartitions is < 1)
+        {
+            bad($"{at}.gbdt_partitions", $"{t.GbdtPartitions} is out of range; the partition size K must be >= 1 (leave the key out for no partition columns)");
         }
 
         if (t.Dropout is double dropout && !(dropout is >= 0 and < 1))

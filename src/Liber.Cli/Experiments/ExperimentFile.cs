@@ -220,6 +220,11 @@ public sealed record TrainingSpec
             parts.Add("periodic");
         }
 
+        if (GbdtPartitions is int k)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"partitions{k}"));
+        }
+
         return string.Join('-', parts);
     }
 
@@ -267,6 +272,14 @@ public sealed record TrainingSpec
             Recent = Recent ?? b.Recent,
         };
     }
+
+    /// <summary>
+    /// The gbdt peer only: the partition size K of its closed count-K partitions' columns (null: none; left out of the resolved
+    /// config when null, so older run hashes stay valid).
+    /// </summary>
+    [JsonPropertyName("gbdt_partitions")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? GbdtPartitions { get; init; }
 
     /// <summary>Intra-op threads.</summary>
     [JsonPropertyName("threads")] public int Threads { get; init; } = 1;
@@ -406,6 +419,9 @@ public sealed record TrainingVariant
     /// <summary>Whether the model reads the short-term window's statistics.</summary>
     [JsonPropertyName("recent")] public bool? Recent { get; init; }
 
+    /// <summary>The gbdt peer's partition size K (see <see cref="TrainingSpec.GbdtPartitions"/>).</summary>
+    [JsonPropertyName("gbdt_partitions")] public int? GbdtPartitions { get; init; }
+
     /// <summary>The experiment's training with this variant's values.</summary>
     public TrainingSpec Apply(TrainingSpec training)
     {
@@ -418,6 +434,7 @@ public sealed record TrainingVariant
             UserId = UserId ?? training.UserId,
             Stats = Stats ?? training.Stats,
             Recent = Recent ?? training.Recent,
+            GbdtPartitions = GbdtPartitions ?? training.GbdtPartitions,
         };
     }
 }

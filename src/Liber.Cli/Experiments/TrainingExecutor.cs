@@ -34,6 +34,7 @@ public sealed class TrainingExecutor(Func<RunSpec, TextWriter, IPartitionVectorS
             },
             FusionVariant = spec.Liber is { } l ? Liber.Models.Fusion.FusionVariant.Parse(l.Fusion) : Liber.Models.Fusion.FusionVariant.Attention,
             MaxPartitions = spec.Liber?.Settings.MaxPartitions ?? 32,
+            Gbdt = new Liber.Models.Gbdt.GbdtOptions { Partitions = spec.Training.GbdtPartitions ?? 0 },
         };
         TrainingRun.CheckBackbone(spec.Backbone);
         IPartitionVectorSource? source = spec.Liber is null ? null : liberSource(spec, log);

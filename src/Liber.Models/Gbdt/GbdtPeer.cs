@@ -36,6 +36,12 @@ public sealed record GbdtOptions
     /// <summary>Threads (default 1: deterministic).</summary>
     [JsonPropertyName("threads")] public int Threads { get; init; } = 1;
 
+    /// <summary>
+    /// Partition size K of the closed count-K partitions' columns (<see cref="GbdtFeatures.PartitionNames"/>); 0 (the default)
+    /// leaves them out.
+    /// </summary>
+    [JsonPropertyName("partitions")] public int Partitions { get; init; }
+
     /// <summary>Validates the options, naming the first value out of range.</summary>
     public void Validate()
     {
@@ -48,6 +54,7 @@ public sealed record GbdtOptions
             ("min_leaf", MinLeaf >= 1, MinLeaf, ">= 1"),
             ("l2", L2 >= 0 && double.IsFinite(L2), L2, ">= 0"),
             ("threads", Threads >= 1, Threads, ">= 1"),
+            ("partitions", Partitions >= 0, Partitions, ">= 0 (0: no partition columns)"),
         ];
         foreach (var c in checks.Where(c => !c.Ok))
         {

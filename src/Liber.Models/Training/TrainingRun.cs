@@ -96,7 +96,7 @@ public static class TrainingRun
         FeatureTables tables = FeatureTables.Build(samples, options.MaxPartitions);
         if (gbdt)
         {
-            var features = new Gbdt.GbdtFeatures(samples, PointInTimeStats.Compute(samples), tables);
+            var features = new Gbdt.GbdtFeatures(samples, PointInTimeStats.Compute(samples), tables, options.Options, options.Gbdt.Partitions);
             (Gbdt.GbdtPeer peer, TrainResult trees) = Gbdt.GbdtPeer.Fit(samples, features, options.Gbdt with { Seed = unchecked((int)options.Training.Seed), Threads = options.Threads });
             peer.Dispose();
             progress?.Invoke(trees.History[^1]);
