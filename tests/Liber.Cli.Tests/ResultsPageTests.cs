@@ -211,6 +211,43 @@ public sealed class ResultsPageTests : IDisposable
     }
 
     [Fact]
+    public void Gbdt_rows_with_partition_columns_are_measured_against_the_same_trees_without_them()
+    {
+        string root = Path.Combine(_dir, "runs");
+        string path = Path.Combine(_dir, "trees.json");
+        File.WriteAllText(path, """
+            {
+              "name": "trees",
+              "dataset": { "kind": "synthetic", "users": 30, "events_per_user": 40 },
+              "grid": { "backbones": ["gbdt"], "liber": [false], "seeds": [1, 2, 3],
+                        "training": [{ "stats": false }, { "stats": false, "gbdt_partitions": 20 }, { "lr": 0.002 }] }
+            }
+            """);
+        new ExperimentRunner(ExperimentFile.Load(path), root, new PartitionsExecutor(), TextWriter.Null).Run();
+        string spec = Path.Combine(_dir, "page.json");
+        File.WriteAllText(spec, """{ "title": "T", "tables": [ { "title": "Trees", "sources": [ { "experiment": "trees" } ] } ] }""");
+        string page = Path.Combine(_dir, "trees.md");
+        var (code, _, error) = CliRunner.Run("report", root, "--page", spec, "--out", page);
+        Assert.True(code == 0, error);
+        string text = File.ReadAllText(page);
+
+        // 0.7010 + 0.01 against gbdt [no-stats] (0.7020 +- 0.001 spread): (0.2120 / 0.2020 - 1) = +4.95%; the other rows are references.
+        Assert.Contains("| gbdt [no-stats-partitions20] | 3 | 0.7120 ± 0.0010 | 0.5000 ± 0.0000 | 0.6620 ± 0.0010 | 0.7020 ± 0.0010 | gbdt [no-stats] | +4.95% | lift | lift |", text, StringComparison.Ordinal);
+        Assert.Contains("| gbdt [no-stats] | 3 | 0.7020 ± 0.0010 | 0.5000 ± 0.0000 | 0.6520 ± 0.0010 | 0.6920 ± 0.0010 |  |  |  |  |", text, StringComparison.Ordinal);
+        Assert.Contains("| gbdt [lr0.002] | 3 | 0.7020 ± 0.0010 | 0.5000 ± 0.0000 | 0.6520 ± 0.0010 | 0.6920 ± 0.0010 |  |  |  |  |", text, StringComparison.Ordinal);
+    }
+
+    /// <summary>As <see cref="FixedExecutor"/>, and the GBDT peer's partition columns add 0.01 AUC.</summary>
+    private sealed class PartitionsExecutor : IRunExecutor
+    {
+        public JsonElement Execute(Dataset dataset, RunSpec spec, TextWriter log)
+        {
+            double auc = 0.7 + (spec.Training.GbdtPartitions is null ? 0 : 0.01) + (spec.Seed * 0.001);
+            return JsonSerializer.SerializeToElement(new { valid = new { auc = auc - 0.01 }, test = new { auc, logloss = 0.5, gauc = auc - 0.05 }, best_epoch = 2, seconds = 3.0 });
+        }
+    }
+
+    [Fact]
     public void Efficiency_takes_stage_times_of_timed_runs_when_the_cold_run_has_none_but_never_their_encode_time()
     {
         string root = Root(untimedColdRun: true);

@@ -275,17 +275,25 @@ public static class ResultsPage
 
     /// <summary>
     /// The reference of the row <paramref name="first"/> belongs to: the table's baseline backbone, else the same backbone,
-    /// without LIBER under the same training variant, from the same data set's runs; null when the row is a reference itself.
+    /// without LIBER under the same training variant, from the same data set's runs; for the GBDT peer with partition columns,
+    /// the same peer and variant without them; null when the row is a reference itself.
     /// </summary>
     internal static Reference? ReferenceOf(FinishedRun first, IEnumerable<FinishedRun> byData, TableSpec table)
     {
         string referenceBackbone = table.Baseline ?? first.Spec.Backbone;
+        string variant = first.Spec.Training.VariantLabel();
         if (first.Spec.Liber is null && first.Spec.Backbone == referenceBackbone)
         {
-            return null;
+            // The GBDT peer's partition columns are a treatment of their own: such a row is measured against the same trees
+            // without them; any other reference row has none.
+            if (first.Spec.Training.GbdtPartitions is null)
+            {
+                return null;
+            }
+
+            variant = (first.Spec.Training with { GbdtPartitions = null }).VariantLabel();
         }
 
-        string variant = first.Spec.Training.VariantLabel();
         FinishedRun[] runs = [.. byData.Where(r => r.Spec.Liber is null && r.Spec.Backbone == referenceBackbone && r.Spec.Training.VariantLabel() == variant)];
         if (runs.Length == 0 && table.Baseline is not null)
         {
