@@ -223,7 +223,9 @@ public sealed class LiberVectorSource(LiberPipelineOptions options, Func<Interes
             return PartitionVectors.PerUser(streams.UserCount, perUser, d, present);
         }
 
-        return PartitionVectors.FromPartitions(set, summaries, shifts, d);
+        PartitionVectors table = PartitionVectors.FromPartitions(set, summaries, shifts, d);
+        table.StatsLayout = (encoder.Categories, encoder.Decades.Count);
+        return table;
     }
 
     /// <summary>

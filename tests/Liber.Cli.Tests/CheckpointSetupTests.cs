@@ -131,6 +131,29 @@ public sealed class CheckpointSetupTests : IDisposable
     }
 
     [Fact]
+    public void The_stats_readout_fusion_trains_on_statistics_vectors_round_trips_its_layout_and_refuses_text_encoders()
+    {
+        string ckpt = Path.Combine(_dir, "stats-readout");
+        var (code, output, error) = CliRunner.Run(["train", .. Data, "--backbone", "din", "--epochs", "1", "--batch-size", "64", "--liber", "--k", "10", "--encoder", "stats", "--fusion", "stats-readout", "--checkpoint", ckpt, "--json"]);
+        Assert.True(code == 0, error);
+        double trained = JsonDocument.Parse(output).RootElement.GetProperty("test").GetProperty("auc").GetDouble();
+        JsonNode fusion = JsonNode.Parse(File.ReadAllText(Path.Combine(ckpt, "config.json")))!["model"]!["fusion"]!;
+        Assert.Equal("stats-readout", (string?)fusion["variant"]);
+        int categories = (int)fusion["stats_layout"]!["categories"]!, decades = (int)fusion["stats_layout"]!["decades"]!;
+        Assert.Equal((3 * categories) + decades + 4, (int)fusion["input_size"]!);
+        Assert.True(categories > 0, "the synthetic world has categories");
+
+        (code, output, error) = CliRunner.Run(["evaluate", .. Data, "--checkpoint", ckpt, "--json"]);
+        Assert.True(code == 0, error);
+        Assert.Equal(trained, JsonDocument.Parse(output).RootElement.GetProperty("metrics").GetProperty("auc").GetDouble(), 6);
+
+        (code, _, error) = CliRunner.Run(["train", .. Data, "--backbone", "din", "--liber", "--fusion", "stats-readout"]);
+        Assert.Equal(1, code);
+        Assert.Contains("--fusion stats-readout reads the stats encoder's vectors by position: add --encoder stats (got --encoder minilm)", error, StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
+    }
+
+    [Fact]
     public void A_truncated_model_bin_or_a_corrupt_config_is_one_line_naming_the_file()
     {
         string ckpt = Path.Combine(_dir, "plain");

@@ -93,4 +93,18 @@ public sealed class RunValidationTests : IDisposable
         Assert.Contains("$.training.gbdt_partitions: 0 is out of range; the partition size K must be >= 1", refused.Err, StringComparison.Ordinal);
         Assert.Contains("$.training.gbdt_partitions: applies to the gbdt peer only, but grid.backbones holds 'din'", refused.Err, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void The_stats_readout_fusion_needs_the_stats_encoder()
+    {
+        string config = Write("""
+            { "name": "readout", "dataset": { "kind": "synthetic", "users": 20, "events_per_user": 30 }, "training": { "epochs": 1 },
+              "liber": { "encoder": "minilm" },
+              "grid": { "backbones": ["din"], "liber": [true], "fusions": ["attention", "stats-readout"], "policies": [{ "policy": "count", "k": 10 }], "seeds": [1] } }
+            """);
+        var (code, _, error) = CliRunner.Run("run", "--config", config, "--out", Path.Combine(_dir, "runs"), "--list");
+        Assert.Equal(1, code);
+        Assert.Contains("$.grid.fusions[1]: 'stats-readout' reads the stats encoder's vectors by position, but liber.encoder is 'minilm'", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("grid.fusions[0]", error, StringComparison.Ordinal);
+    }
 }

@@ -200,7 +200,8 @@ public sealed class FusionTests
         FusionOptions back = System.Text.Json.JsonSerializer.Deserialize<FusionOptions>(json)!;
         Assert.Same(FusionVariant.NoShift, back.Variant);
         Assert.False(back.UsesShift);
-        Assert.Equal(["attention", "mean", "last", "no-shift", "single", "category-attention", "gated", "match", "category-match"], FusionVariant.Names);
+        Assert.Equal(["attention", "mean", "last", "no-shift", "single", "category-attention", "gated", "match", "category-match", "stats-readout"], FusionVariant.Names);
+        Assert.Equal([FusionVariant.StatsReadout], FusionVariant.All.Where(v => v.ReadsStatsVectors));
         Assert.True(FusionVariant.Parse("category-attention").CategoryQuery);
         Assert.True(FusionVariant.Parse("gated").IsGatedResidual);
         Assert.Equal(2, FusionVariant.All.Count(v => v.CategoryQuery || v.IsGatedResidual));
@@ -210,7 +211,7 @@ public sealed class FusionTests
         Assert.Equal(FusionWeighting.Mean, FusionVariant.Parse("mean").Weighting);
         Assert.All(FusionVariant.All.Where(v => v != FusionVariant.PerUser), v => Assert.False(v.IsPerUser));
         var e = Assert.Throws<ArgumentException>(() => FusionVariant.Parse("sum"));
-        Assert.Equal("unknown fusion variant 'sum'; known: attention, mean, last, no-shift, single, category-attention, gated, match, category-match", e.Message);
+        Assert.Equal("unknown fusion variant 'sum'; known: attention, mean, last, no-shift, single, category-attention, gated, match, category-match, stats-readout", e.Message);
         Assert.Throws<System.Text.Json.JsonException>(() => System.Text.Json.JsonSerializer.Deserialize<FusionOptions>("""{"variant":3,"input_size":4}"""));
     }
 
@@ -314,6 +315,74 @@ public sealed class FusionTests
         Assert.Contains("needs the targets' categories", e.Message, StringComparison.Ordinal);
         var none = Assert.Throws<ArgumentException>(() => new Uif(new FusionOptions { Variant = FusionVariant.CategoryMatch, InputSize = d, MaxPartitions = p }, tw, 1));
         Assert.Contains("this data set has none", none.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Stats_readout_reads_the_statistics_vectors_by_position()
+    {
+        TorchRuntime.Configure(1, 13);
+        using var scope = NewDisposeScope();
+
+        // C = 2 categories, D = 1 decade: [share c1, share c2 | liked rate c1, c2 | decade | mean rating, liked share, activity,
+        // pace | liked-and-category c1, c2], 11 columns.
+        var layout = new StatsLayout(2, 1);
+        Assert.Equal(11, layout.Width);
+        int p = 3, d = layout.Width, tw = 4;
+        float[] Vector(float share1, float share2, float liked, float likedAnd1, float likedAnd2) =>
+            [share1, share2, 0.9f, 0.9f, 1, 0.7f, liked, 0.3f, 0.2f, likedAnd1, likedAnd2];
+        float[][] partitions = [Vector(0.5f, 0.5f, 0.6f, 0.4f, 0.2f), Vector(1, 0, 0.25f, 0.25f, 0), Vector(0.2f, 0.8f, 0.5f, 0.1f, 0.4f)];
+        LiberInput input = Input([3, 0, 2, 1], p, d);
+        var summaries = new float[4 * p * d];
+        foreach ((int row, int visible) in new[] { (0, 3), (2, 2), (3, 1) })
+        {
+            for (int j = 0; j < visible; j++)
+            {
+                partitions[j].CopyTo(summaries, ((row * p) + j) * d);
+            }
+        }
+
+        input = new LiberInput { Summaries = tensor(summaries, 4, p, d), Shifts = input.Shifts, ShiftMask = input.ShiftMask, Mask = input.Mask, Ranks = input.Ranks };
+        Tensor categories = tensor(new long[] { 1, 2, 1, 0, 2, 0, 0, 0 }, 4, 2); // row 0: both; row 1: c1 (no partition); row 2: c2; row 3: none
+        using var uif = new Uif(new FusionOptions { Variant = FusionVariant.StatsReadout, InputSize = d, MaxPartitions = p, StatsLayout = layout }, tw);
+        using var plain = new Uif(new FusionOptions { Variant = FusionVariant.Attention, InputSize = d, MaxPartitions = p }, tw);
+        Assert.True(uif.ReadsCategories);
+        Assert.Equal(plain.OutputSize + Uif.StatsReadoutColumns + (Uif.StatsReadoutColumns * Layers.PeriodicEmbedding.Size), uif.OutputSize);
+        Tensor fused = uif.Fuse(input, randn(4, tw), categories);
+        Tensor read = fused[.., plain.OutputSize..(plain.OutputSize + Uif.StatsReadoutColumns)];
+
+        // Hand computation (the last visible slot is the most recent partition).
+        float[] Expected(int visible, int[] cats)
+        {
+            if (visible == 0)
+            {
+                return [0.5f, 0.5f, 0.5f, 0.5f, 0, 0];
+            }
+
+            float Share(float[] v) => cats.Length == 0 ? 0 : cats.Average(c => v[c]);
+            float LikedAnd(float[] v) => cats.Length == 0 ? 0 : cats.Average(c => v[9 + c]);
+            float[][] seen = partitions[..visible];
+            float rate = (seen.Sum(v => v[6]) + 0.5f) / (visible + 1);
+            float categoryRate = (seen.Sum(LikedAnd) + (rate / 4)) / (seen.Sum(Share) + 0.25f);
+            float[] last = seen[^1];
+            float lastRate = (last[6] + 0.5f) / 2;
+            float lastCategoryRate = (LikedAnd(last) + (lastRate / 4)) / (Share(last) + 0.25f);
+            return [categoryRate, lastCategoryRate, rate, lastRate, seen.Sum(Share) / visible, MathF.Log(1 + visible) / 4];
+        }
+
+        (int Visible, int[] Cats)[] rows = [(3, [0, 1]), (0, [0]), (2, [1]), (1, [])];
+        for (int r = 0; r < rows.Length; r++)
+        {
+            Approx.Equal(Expected(rows[r].Visible, rows[r].Cats), read[r].data<float>().ToArray(), what: $"row {r}");
+        }
+
+        Approx.Equal(read[3, 2].item<float>(), read[3, 0].item<float>(), what: "no category: the category rate is the liked rate");
+
+        var missing = Assert.Throws<ArgumentException>(() => new FusionOptions { Variant = FusionVariant.StatsReadout, InputSize = d }.Validate());
+        Assert.Contains("encode the partitions with --encoder stats", missing.Message, StringComparison.Ordinal);
+        var width = Assert.Throws<ArgumentException>(() => new FusionOptions { Variant = FusionVariant.StatsReadout, InputSize = 384, StatsLayout = layout }.Validate());
+        Assert.Contains("gives 11 columns, but the vectors have 384", width.Message, StringComparison.Ordinal);
+        var uncategorised = Assert.Throws<ArgumentException>(() => uif.call(input, randn(4, tw)));
+        Assert.Contains("needs the targets' categories", uncategorised.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -29,6 +29,8 @@ public sealed class StatsEncoderChainTests
         Assert.Equal(0, source.Accounting["encoder_texts"]);
         Assert.Equal(set.Count, source.Accounting["partitions"]);
         Assert.Contains("encoder=stats", source.Name, StringComparison.Ordinal);
+        Assert.Equal(encoder.Categories, vectors.StatsLayout!.Value.Categories);
+        Assert.Equal(encoder.Decades.Count, vectors.StatsLayout!.Value.Decades);
 
         int withShift = 0;
         for (int r = 0; r < set.Count; r++)

@@ -55,6 +55,10 @@ public static class TrainCommand
             if (r.GetValue(liber))
             {
                 chain.Validate(r);
+                if (FusionVariant.Parse(r.GetValue(fusion)!).ReadsStatsVectors && r.GetValue(chain.Encoder) != global::Liber.Pipeline.ChainEncoders.Stats)
+                {
+                    throw new ArgumentException($"--fusion {r.GetValue(fusion)} reads the stats encoder's vectors by position: add --encoder stats (got --encoder {r.GetValue(chain.Encoder)})");
+                }
             }
 
             if (r.GetValue(backbone) == global::Liber.Models.Gbdt.GbdtPeer.Name && (r.GetValue(liber) || r.GetValue(checkpoint) is not null))

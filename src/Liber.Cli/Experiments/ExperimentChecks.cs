@@ -91,6 +91,10 @@ public static class ExperimentChecks
             {
                 Bad($"grid.fusions[{i}]", $"'{g.Fusions[i]}' is not a fusion variant; accepted: {List(FusionVariant.Names)}");
             }
+            else if (liber && FusionVariant.Parse(g.Fusions[i]).ReadsStatsVectors && f.Liber.Encoder != global::Liber.Pipeline.ChainEncoders.Stats)
+            {
+                Bad($"grid.fusions[{i}]", $"'{g.Fusions[i]}' reads the stats encoder's vectors by position, but liber.encoder is '{f.Liber.Encoder}'; set \"encoder\": \"stats\"");
+            }
         }
 
         for (int i = 0; i < g.Modes.Count; i++)

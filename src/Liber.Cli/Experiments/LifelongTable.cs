@@ -161,7 +161,11 @@ public static class LifelongTable
         plot.XLabel("events of the user before the sample");
         plot.YLabel("test AUC (mean over seeds)");
         plot.ShowLegend(Edge.Right);
-        plot.SavePng(path, 1200, 560);
+
+        // The legend takes its width from the longest label; the data area, which the title is centred over, keeps about
+        // 900 pixels however long the labels are (long labels used to squeeze it until the title was clipped).
+        int legend = 60 + (7 * lines.Select(l => l.Label.Length).DefaultIfEmpty(0).Max());
+        plot.SavePng(path, Math.Max(1200, 900 + legend), 560);
     }
 
     private static JsonElement? Bucket(FinishedRun run, string split, string bucket)

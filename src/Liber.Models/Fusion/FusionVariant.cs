@@ -23,8 +23,9 @@ public enum FusionWeighting
 [JsonConverter(typeof(FusionVariantJsonConverter))]
 public sealed record FusionVariant
 {
-    private FusionVariant(string name, FusionWeighting weighting, bool usesShift, bool isPerUser, bool categoryQuery = false, bool gated = false, bool match = false, bool categoryMatch = false)
+    private FusionVariant(string name, FusionWeighting weighting, bool usesShift, bool isPerUser, bool categoryQuery = false, bool gated = false, bool match = false, bool categoryMatch = false, bool statsReadout = false)
     {
+        ReadsStatsVectors = statsReadout;
         MatchScores = match;
         CategoryMatchScores = categoryMatch;
         Name = name;
@@ -82,8 +83,19 @@ public sealed record FusionVariant
     /// </summary>
     public static FusionVariant CategoryMatch { get; } = new("category-match", FusionWeighting.Attention, usesShift: true, isPerUser: false, categoryMatch: true);
 
+    /// <summary>
+    /// For the <c>stats</c> encoder only (not an LLM): attention as the default, plus six numbers read from the statistics vectors
+    /// by position rather than learned: over the visible partitions, the user's liked rate of the target's categories (the
+    /// liked-and-category shares over the category shares, summed over the partitions, smoothed toward the liked rate by a
+    /// quarter partition), the same in the most recent partition, the liked rate overall and in the most recent partition
+    /// (smoothed by one partition at 0.5), the share of the target's categories, and log1p(partitions) / 4; each also through
+    /// periodic embeddings (PLR), as the backbones' numeric groups. What a gradient-boosted-trees model reads from the
+    /// closed partitions (<c>--gbdt-partitions</c>), handed to the neural backbone exactly.
+    /// </summary>
+    public static FusionVariant StatsReadout { get; } = new("stats-readout", FusionWeighting.Attention, usesShift: true, isPerUser: false, statsReadout: true);
+
     /// <summary>Every variant, in the order shown in help.</summary>
-    public static IReadOnlyList<FusionVariant> All { get; } = [Attention, Mean, Last, NoShift, PerUser, CategoryAttention, Gated, Match, CategoryMatch];
+    public static IReadOnlyList<FusionVariant> All { get; } = [Attention, Mean, Last, NoShift, PerUser, CategoryAttention, Gated, Match, CategoryMatch, StatsReadout];
 
     /// <summary>The variants' names.</summary>
     public static IReadOnlyList<string> Names { get; } = [.. All.Select(v => v.Name)];
@@ -111,6 +123,9 @@ public sealed record FusionVariant
 
     /// <summary>Whether the fused vector carries the per-category match scores (<see cref="CategoryMatch"/>).</summary>
     public bool CategoryMatchScores { get; }
+
+    /// <summary>Whether the fused vector carries the read-outs of the stats encoder's vectors (<see cref="StatsReadout"/>).</summary>
+    public bool ReadsStatsVectors { get; }
 
     /// <summary>The variant of a name, or an <see cref="ArgumentException"/> naming the value and the known ones.</summary>
     public static FusionVariant Parse(string name) =>

@@ -31,6 +31,12 @@ public sealed class PartitionVectors : IDisposable
     /// <summary>D, the vector width.</summary>
     public int Dimension { get; }
 
+    /// <summary>
+    /// The category names of the <c>stats</c> encoder's vectors, in column order, and its decade count, when the vectors are
+    /// statistics vectors (null for text encodings); the <c>stats-readout</c> fusion reads their columns by position.
+    /// </summary>
+    public (IReadOnlyList<string> Categories, int Decades)? StatsLayout { get; set; }
+
     /// <summary>Whether this is the per-user table of the <c>single</c> variant.</summary>
     public bool IsPerUser => _set is null;
 

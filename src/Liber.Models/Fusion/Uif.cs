@@ -1,4 +1,5 @@
 using Liber.Models.Features;
+using Liber.Models.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -25,6 +26,8 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
     private readonly Linear? _match;
     private readonly Embedding? _categoryWeights;
     private readonly Embedding? _categoryBias;
+    private readonly PeriodicEmbedding? _readout; // stats-readout: periodic embeddings of the read-out columns
+    private readonly StatsLayout? _layout;
     private readonly FusionVariant _variant;
     private readonly double _scale;
     private readonly int _queryFrom;
@@ -66,7 +69,14 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
             }
         }
 
-        OutputSize = options.OutputSize + (_match is null ? 0 : 3 * MatchHeads) + (_categoryWeights is null ? 0 : CategoryMatchWidth);
+        if (options.Variant.ReadsStatsVectors)
+        {
+            _layout = options.StatsLayout!; // present: Validate checked it
+            _readout = new PeriodicEmbedding(StatsReadoutColumns, "readout");
+        }
+
+        OutputSize = options.OutputSize + (_match is null ? 0 : 3 * MatchHeads) + (_categoryWeights is null ? 0 : CategoryMatchWidth)
+            + (_readout is null ? 0 : StatsReadoutColumns + _readout.OutputWidth);
         RegisterComponents();
     }
 
@@ -76,11 +86,14 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
     /// <summary>Numbers the <c>category-match</c> variant appends: 4 pools of <see cref="MatchHeads"/> scores, the ratios and the amounts.</summary>
     public const int CategoryMatchWidth = 6 * MatchHeads;
 
+    /// <summary>Numbers the <c>stats-readout</c> variant reads from the statistics vectors (each also through periodic embeddings).</summary>
+    public const int StatsReadoutColumns = 6;
+
     /// <summary>Width of the fused vector.</summary>
     public int OutputSize { get; }
 
     /// <summary>Whether <see cref="Fuse"/> needs the targets' categories (the <c>category-match</c> variant).</summary>
-    public bool ReadsCategories => _categoryWeights is not null;
+    public bool ReadsCategories => _categoryWeights is not null || _readout is not null;
 
     /// <summary>Fuses the partitions of a batch against targets [B, Tw] -> [B, OutputSize] (variants that read no categories).</summary>
     public override Tensor forward(LiberInput input, Tensor target) => Fuse(input, target, null);
@@ -105,6 +118,13 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
         {
             Tensor ids = categories ?? throw new ArgumentException("fusion variant 'category-match' needs the targets' categories: call Fuse with them");
             fused = cat([fused, CategoryMatchFeatures(input, ids, weights)], 1); // [B, ... + CategoryMatchWidth]
+        }
+
+        if (_readout is not null)
+        {
+            Tensor ids = categories ?? throw new ArgumentException("fusion variant 'stats-readout' needs the targets' categories: call Fuse with them");
+            Tensor read = StatsReadoutFeatures(input, ids, _layout!);                  // [B, 6]
+            fused = cat([fused, read, _readout.call(read)], 1);                       // [B, ... + 6 + 6 x 16]
         }
 
         return fused.MoveToOuterDisposeScope();
@@ -150,6 +170,40 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
         Tensor aSum = zeros(b, MatchHeads, device: a.device).index_add(0, rows, a, one);    // [B, K]
         Tensor ratio = mSum / (aSum + one);
         return cat([Pooled(input, visible, m, weights, withSum: true), ratio, aSum.log1p()], 1);
+    }
+
+    // The stats-readout columns, read by position from the visible partitions' statistics vectors s_p (equal-size partitions,
+    // so shares add up): with share_p and liked_p the mean over the target's categories of the category share and of the
+    // liked-and-category share, l_p the liked share, n the visible partitions and "last" the most recent one (rank 0):
+    //   rate = (sum l_p + 0.5) / (n + 1), category rate = (sum liked_p + rate / 4) / (sum share_p + 1 / 4), the same two for
+    //   the last partition alone, sum share_p / n, log1p(n) / 4.
+    // A row without a visible partition reads 0.5, 0.5, 0.5, 0.5, 0, 0; a row without categories has zero shares, so its
+    // category rates are the liked rates.
+    private static Tensor StatsReadoutFeatures(LiberInput input, Tensor categories, StatsLayout layout)
+    {
+        long b = input.Mask.shape[0], p = input.Mask.shape[1];
+        using Scalar one = 1, half = 0.5, quarter = 0.25;
+        Tensor present = categories.gt(0).to_type(ScalarType.Float32);                      // [B, C]
+        Tensor count = present.sum(1, keepdim: true).clamp_min(one);                       // [B, 1]
+        Tensor columns = (categories - 1).clamp_min(0);                                    // [B, C] category ids -> share columns
+        Tensor visible = input.Mask.reshape(-1).nonzero().squeeze(1);                       // [N]
+        Tensor rows = visible.div(p, rounding_mode: RoundingMode.floor);                    // [N]
+        Tensor s = input.SummariesAt(visible);                                              // [N, D]
+        Tensor at = columns.index_select(0, rows);                                          // [N, C]
+        Tensor weight = present.index_select(0, rows) / count.index_select(0, rows);       // [N, C] 1 / |cats| for each present category
+        Tensor share = s.gather(1, at).mul(weight).sum(1, keepdim: true);                   // [N, 1]
+        Tensor liked = s.gather(1, at + layout.LikedAndCategory).mul(weight).sum(1, keepdim: true); // [N, 1]
+        Tensor likedShare = s[.., layout.LikedShare..(layout.LikedShare + 1)];              // [N, 1]
+        Tensor per = cat([share, liked, likedShare, ones_like(likedShare)], 1);             // [N, 4]
+        Tensor isLast = (input.Ranks.eq(0) & input.Mask).reshape(-1).index_select(0, visible).unsqueeze(1).to_type(ScalarType.Float32); // [N, 1]
+        Tensor all = zeros(b, 4, device: s.device).index_add(0, rows, per, one);           // [B, 4]
+        Tensor last = zeros(b, 4, device: s.device).index_add(0, rows, per * isLast, one); // [B, 4]
+        Tensor n = all[.., 3..4];
+        Tensor rate = (all[.., 2..3] + half) / (n + one);
+        Tensor categoryRate = (all[.., 1..2] + (rate * quarter)) / (all[.., 0..1] + quarter);
+        Tensor lastRate = (last[.., 2..3] + half) / (last[.., 3..4] + one);
+        Tensor lastCategoryRate = (last[.., 1..2] + (lastRate * quarter)) / (last[.., 0..1] + quarter);
+        return cat([categoryRate, lastCategoryRate, rate, lastRate, all[.., 0..1] / n.clamp_min(one), n.log1p() * quarter], 1);
     }
 
     // Scores [N, K] of the visible slots pooled per row by the attention weights, the mean over the visible slots and the most
@@ -248,6 +302,7 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
             _match?.Dispose();
             _categoryWeights?.Dispose();
             _categoryBias?.Dispose();
+            _readout?.Dispose();
         }
 
         base.Dispose(disposing);

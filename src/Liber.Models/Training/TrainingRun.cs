@@ -109,7 +109,15 @@ public static class TrainingRun
             Variant = options.FusionVariant,
             InputSize = vectors.Dimension,
             MaxPartitions = vectors.IsPerUser ? 1 : options.MaxPartitions,
+            StatsLayout = vectors.StatsLayout is { } layout ? new StatsLayout(layout.Categories.Count, layout.Decades) : null,
         };
+        if (fusion is { Variant.ReadsStatsVectors: true } && vectors!.StatsLayout is { } stats
+            && !stats.Categories.SequenceEqual(tables.Map.Categories, StringComparer.OrdinalIgnoreCase))
+        {
+            // The read-out takes a target's category id as the column of the same category: both orders must agree.
+            throw new InvalidOperationException($"fusion variant 'stats-readout': the stats encoder's categories ({string.Join(", ", stats.Categories.Take(5))} ...) are not the model's ({string.Join(", ", tables.Map.Categories.Take(5))} ...) in the same order");
+        }
+
         var config = new ModelConfig { Backbone = options.Backbone, Options = options.Options, Fusion = fusion };
         TorchRuntime.Configure(options.Threads, options.Training.Seed);
         using var model = new CtrModel(tables.Map, config);
