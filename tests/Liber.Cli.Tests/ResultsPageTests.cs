@@ -235,6 +235,8 @@ public sealed class ResultsPageTests : IDisposable
         Assert.Contains("| gbdt [no-stats-partitions20] | 3 | 0.7120 ± 0.0010 | 0.5000 ± 0.0000 | 0.6620 ± 0.0010 | 0.7020 ± 0.0010 | gbdt [no-stats] | +4.95% | lift | lift |", text, StringComparison.Ordinal);
         Assert.Contains("| gbdt [no-stats] | 3 | 0.7020 ± 0.0010 | 0.5000 ± 0.0000 | 0.6520 ± 0.0010 | 0.6920 ± 0.0010 |  |  |  |  |", text, StringComparison.Ordinal);
         Assert.Contains("| gbdt [lr0.002] | 3 | 0.7020 ± 0.0010 | 0.5000 ± 0.0000 | 0.6520 ± 0.0010 | 0.6920 ± 0.0010 |  |  |  |  |", text, StringComparison.Ordinal);
+        int reference = text.IndexOf("| gbdt [no-stats] |", StringComparison.Ordinal), treated = text.IndexOf("| gbdt [no-stats-partitions20] |", StringComparison.Ordinal);
+        Assert.True(reference < treated && text.IndexOf("| gbdt [lr0.002] |", StringComparison.Ordinal) < reference, "each variant, then the same with partition columns");
     }
 
     /// <summary>As <see cref="FixedExecutor"/>, and the GBDT peer's partition columns add 0.01 AUC.</summary>

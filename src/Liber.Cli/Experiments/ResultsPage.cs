@@ -261,7 +261,8 @@ public static class ResultsPage
 
     /// <summary>
     /// The rows of one data set, grouped by <see cref="FinishedRun.GroupLabel"/>: backbones in the table's order (others
-    /// alphabetically), each without LIBER first, then by label.
+    /// alphabetically), each without LIBER first, then by label (the GBDT peer's rows by training variant, each with partition
+    /// columns right after the same variant without them).
     /// </summary>
     internal static IEnumerable<IGrouping<string, FinishedRun>> OrderedGroups(IEnumerable<FinishedRun> byData, TableSpec table)
     {
@@ -270,7 +271,8 @@ public static class ResultsPage
         return all.GroupBy(r => r.GroupLabel())
             .OrderBy(g => backbones.IndexOf(g.First().Spec.Backbone))
             .ThenBy(g => g.First().Spec.Liber is null ? 0 : 1)
-            .ThenBy(g => g.Key, StringComparer.Ordinal);
+            .ThenBy(g => g.First().Spec.Liber is null ? (g.First().Spec.Training with { GbdtPartitions = null }).VariantLabel() : g.Key, StringComparer.Ordinal)
+            .ThenBy(g => g.First().Spec.Training.GbdtPartitions is null ? 0 : 1); // a GBDT row with partition columns right after its reference
     }
 
     /// <summary>
