@@ -127,7 +127,6 @@ public sealed class GbdtFeatures
         UserStreams s = _samples.Streams;
         (int user, int index, int sampleRow) = _samples[ordinal];
         int item = _samples.TargetItem(ordinal); // a drawn negative's own item (implicit data)
-        float threshold = _samples.Threshold;
         ReadOnlySpan<float> stats = _stats.Sample(_samples, ordinal);
         int at = 0;
         foreach (int k in _statsColumns)
@@ -140,19 +139,8 @@ public sealed class GbdtFeatures
         (int start, int end) = (window.Start.Value, window.End.Value);
         int L = _samples.Options.HistoryLength, c = _tables.Map.MaxCategories;
         ReadOnlySpan<long> targetCats = _tables.ItemCategories.AsSpan(item * c, c);
-        int n = end - start, liked = 0, shared = 0, sharedLiked = 0;
-        double ratingSum = 0;
-        for (int r = start; r < end; r++)
-        {
-            bool positive = s.Ratings[r] >= threshold;
-            liked += positive ? 1 : 0;
-            ratingSum += s.Ratings[r];
-            if (SharesCategory(_tables.ItemCategories.AsSpan(s.Items[r] * c, c), targetCats))
-            {
-                shared++;
-                sharedLiked += positive ? 1 : 0;
-            }
-        }
+        int n = end - start;
+        (int liked, int shared, int sharedLiked, double ratingSum) = Count(start, end, targetCats);
 
         float scale = _tables.RatingScale;
         float recentRate = n > 0 ? (float)liked / n : 0.5f;
@@ -185,26 +173,14 @@ public sealed class GbdtFeatures
     // event's partition closes with its K-th event, so every block that ends before the sample is closed and visible).
     private int WritePartitions(Span<float> row, int at, int first, int closed, ReadOnlySpan<long> targetCats)
     {
-        UserStreams s = _samples.Streams;
-        int k = PartitionSize, c = _tables.Map.MaxCategories;
-        float threshold = _samples.Threshold, scale = _tables.RatingScale;
+        int k = PartitionSize;
+        float scale = _tables.RatingScale;
         int events = 0, liked = 0, shared = 0, sharedLiked = 0, lastLiked = 0, lastShared = 0, lastSharedLiked = 0;
         double ratingSum = 0, weightedShared = 0, weightedSharedLiked = 0;
         for (int p = 0; p < closed; p++)
         {
-            int pLiked = 0, pShared = 0, pSharedLiked = 0;
-            for (int r = first + (p * k), end = r + k; r < end; r++)
-            {
-                bool positive = s.Ratings[r] >= threshold;
-                pLiked += positive ? 1 : 0;
-                ratingSum += s.Ratings[r];
-                if (SharesCategory(_tables.ItemCategories.AsSpan(s.Items[r] * c, c), targetCats))
-                {
-                    pShared++;
-                    pSharedLiked += positive ? 1 : 0;
-                }
-            }
-
+            (int pLiked, int pShared, int pSharedLiked, double pRatings) = Count(first + (p * k), first + ((p + 1) * k), targetCats);
+            ratingSum += pRatings;
             double weight = Math.Pow(0.5, closed - 1 - p);
             events += k;
             liked += pLiked;
@@ -230,6 +206,27 @@ public sealed class GbdtFeatures
         row[at++] = lastRate - rate;
         row[at++] = lastCategoryRate - categoryRate;
         return at;
+    }
+
+    // Liked events, events sharing a category with the target, liked ones of those, and the rating sum of stream rows [start, end).
+    private (int Liked, int Shared, int SharedLiked, double RatingSum) Count(int start, int end, ReadOnlySpan<long> targetCats)
+    {
+        UserStreams s = _samples.Streams;
+        int c = _tables.Map.MaxCategories, liked = 0, shared = 0, sharedLiked = 0;
+        double ratingSum = 0;
+        for (int r = start; r < end; r++)
+        {
+            bool positive = s.Ratings[r] >= _samples.Threshold;
+            liked += positive ? 1 : 0;
+            ratingSum += s.Ratings[r];
+            if (SharesCategory(_tables.ItemCategories.AsSpan(s.Items[r] * c, c), targetCats))
+            {
+                shared++;
+                sharedLiked += positive ? 1 : 0;
+            }
+        }
+
+        return (liked, shared, sharedLiked, ratingSum);
     }
 
     private static void OneHot(Span<float> row, List<(int Offset, int Vocabulary)> fields, long[] codes, int id)
