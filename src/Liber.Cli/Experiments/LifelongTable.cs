@@ -133,7 +133,8 @@ public static class LifelongTable
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
         LinePattern[] patterns = [LinePattern.Solid, LinePattern.Dashed, LinePattern.Dotted, LinePattern.DenselyDashed];
-        MarkerShape[] markers = [MarkerShape.FilledCircle, MarkerShape.FilledSquare, MarkerShape.FilledTriangleUp, MarkerShape.FilledDiamond];
+        // Six markers against four patterns: a colour's first 12 lines all differ in pattern or marker.
+        MarkerShape[] markers = [MarkerShape.FilledCircle, MarkerShape.FilledSquare, MarkerShape.FilledTriangleUp, MarkerShape.FilledDiamond, MarkerShape.OpenCircle, MarkerShape.FilledTriangleDown];
         List<string> colourKeys = [.. lines.Select(l => l.ColourKey).Distinct(StringComparer.Ordinal)];
         var used = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach ((string label, string colourKey, MeanStd[] auc) in lines)
