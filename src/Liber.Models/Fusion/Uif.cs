@@ -182,20 +182,20 @@ public sealed class Uif : nn.Module<LiberInput, Tensor, Tensor>
     private static Tensor StatsReadoutFeatures(LiberInput input, Tensor categories, StatsLayout layout)
     {
         long b = input.Mask.shape[0], p = input.Mask.shape[1];
-        using Scalar one = 1, half = 0.5, quarter = 0.25;
-        Tensor present = categories.gt(0).to_type(ScalarType.Float32);                      // [B, C]
+        using Scalar zero = 0, one = 1, half = 0.5, quarter = 0.25, likedAndCategory = layout.LikedAndCategory; // held until the calls return
+        Tensor present = categories.gt(zero).to_type(ScalarType.Float32);                   // [B, C]
         Tensor count = present.sum(1, keepdim: true).clamp_min(one);                       // [B, 1]
-        Tensor columns = (categories - 1).clamp_min(0);                                    // [B, C] category ids -> share columns
+        Tensor columns = (categories - one).clamp_min(zero);                               // [B, C] category ids -> share columns
         Tensor visible = input.Mask.reshape(-1).nonzero().squeeze(1);                       // [N]
         Tensor rows = visible.div(p, rounding_mode: RoundingMode.floor);                    // [N]
         Tensor s = input.SummariesAt(visible);                                              // [N, D]
         Tensor at = columns.index_select(0, rows);                                          // [N, C]
         Tensor weight = present.index_select(0, rows) / count.index_select(0, rows);       // [N, C] 1 / |cats| for each present category
         Tensor share = s.gather(1, at).mul(weight).sum(1, keepdim: true);                   // [N, 1]
-        Tensor liked = s.gather(1, at + layout.LikedAndCategory).mul(weight).sum(1, keepdim: true); // [N, 1]
+        Tensor liked = s.gather(1, at + likedAndCategory).mul(weight).sum(1, keepdim: true); // [N, 1]
         Tensor likedShare = s[.., layout.LikedShare..(layout.LikedShare + 1)];              // [N, 1]
         Tensor per = cat([share, liked, likedShare, ones_like(likedShare)], 1);             // [N, 4]
-        Tensor isLast = (input.Ranks.eq(0) & input.Mask).reshape(-1).index_select(0, visible).unsqueeze(1).to_type(ScalarType.Float32); // [N, 1]
+        Tensor isLast = (input.Ranks.eq(zero) & input.Mask).reshape(-1).index_select(0, visible).unsqueeze(1).to_type(ScalarType.Float32); // [N, 1]
         Tensor all = zeros(b, 4, device: s.device).index_add(0, rows, per, one);           // [B, 4]
         Tensor last = zeros(b, 4, device: s.device).index_add(0, rows, per * isLast, one); // [B, 4]
         Tensor n = all[.., 3..4];
