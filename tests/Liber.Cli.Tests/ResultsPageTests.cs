@@ -35,6 +35,16 @@ public sealed class ResultsPageTests : IDisposable
         }
     }
 
+    /// <summary>Writes the page spec, runs <c>liber report</c> over <paramref name="root"/> into <paramref name="page"/> (it must succeed) and returns the page.</summary>
+    private string Report(string root, string specJson, string page)
+    {
+        string spec = Path.Combine(_dir, "page.json");
+        File.WriteAllText(spec, specJson);
+        var (code, _, error) = CliRunner.Run("report", root, "--page", spec, "--out", page);
+        Assert.True(code == 0, error);
+        return File.ReadAllText(page);
+    }
+
     private static string Experiment(string name, string backbones) =>
         $$"""
         {
@@ -200,14 +210,11 @@ public sealed class ResultsPageTests : IDisposable
             new ExperimentRunner(ExperimentFile.Load(path), root, new FixedExecutor(), TextWriter.Null).Run();
         }
 
-        string spec = Path.Combine(_dir, "page.json");
-        File.WriteAllText(spec, """{ "title": "T", "tables": [ { "title": "Against the peer", "baseline": "deepfm", "sources": [ { "experiment": "tuned" }, { "experiment": "peer" } ] } ] }""");
         string page = Path.Combine(_dir, "peer.md");
-        var (code, _, error) = CliRunner.Run("report", root, "--page", spec, "--out", page);
-        Assert.True(code == 0, error);
+        string text = Report(root, """{ "title": "T", "tables": [ { "title": "Against the peer", "baseline": "deepfm", "sources": [ { "experiment": "tuned" }, { "experiment": "peer" } ] } ] }""", page);
 
         // din [lr0.002] (0.7020) against deepfm, which has no lr0.002 runs: its only variant is the reference.
-        Assert.Contains("| din [lr0.002] | 3 | 0.7020 ± 0.0010 | 0.5000 ± 0.0000 | 0.6520 ± 0.0010 | 0.6920 ± 0.0010 | deepfm | 0.00% | within seed noise |", File.ReadAllText(page), StringComparison.Ordinal);
+        Assert.Contains("| din [lr0.002] | 3 | 0.7020 ± 0.0010 | 0.5000 ± 0.0000 | 0.6520 ± 0.0010 | 0.6920 ± 0.0010 | deepfm | 0.00% | within seed noise |", text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -224,12 +231,8 @@ public sealed class ResultsPageTests : IDisposable
             }
             """);
         new ExperimentRunner(ExperimentFile.Load(path), root, new PartitionsExecutor(), TextWriter.Null).Run();
-        string spec = Path.Combine(_dir, "page.json");
-        File.WriteAllText(spec, """{ "title": "T", "tables": [ { "title": "Trees", "sources": [ { "experiment": "trees" } ] } ] }""");
         string page = Path.Combine(_dir, "trees.md");
-        var (code, _, error) = CliRunner.Run("report", root, "--page", spec, "--out", page);
-        Assert.True(code == 0, error);
-        string text = File.ReadAllText(page);
+        string text = Report(root, """{ "title": "T", "tables": [ { "title": "Trees", "sources": [ { "experiment": "trees" } ] } ] }""", page);
 
         // 0.7010 + 0.01 against gbdt [no-stats] (0.7020 +- 0.001 spread): (0.2120 / 0.2020 - 1) = +4.95%; the other rows are references.
         Assert.Contains("| gbdt [no-stats-partitions20] | 3 | 0.7120 ± 0.0010 | 0.5000 ± 0.0000 | 0.6620 ± 0.0010 | 0.7020 ± 0.0010 | gbdt [no-stats] | +4.95% | lift | lift |", text, StringComparison.Ordinal);
@@ -253,15 +256,12 @@ public sealed class ResultsPageTests : IDisposable
     public void Efficiency_takes_stage_times_of_timed_runs_when_the_cold_run_has_none_but_never_their_encode_time()
     {
         string root = Root(untimedColdRun: true);
-        string spec = Path.Combine(_dir, "page.json");
-        File.WriteAllText(spec, """{ "title": "T", "tables": [ { "title": "Cost", "kind": "efficiency", "sources": [ { "experiment": "main", "backbones": ["din"] } ] } ] }""");
         string page = Path.Combine(_dir, "results.md");
-        var (code, _, error) = CliRunner.Run("report", root, "--page", spec, "--out", page);
-        Assert.True(code == 0, error);
+        string text = Report(root, """{ "title": "T", "tables": [ { "title": "Cost", "kind": "efficiency", "sources": [ { "experiment": "main", "backbones": ["din"] } ] } ] }""", page);
 
         // Partitioning and UIL from seeds 2 and 3 (1.2 s, 3.4 s); the encode time of the cold run is unknown, and the
         // cache-warm runs' 0.01 s must not stand in for it.
-        Assert.Contains("| 80 / 0 | 1.2 | 3.4 | n/a | 3 |", File.ReadAllText(page), StringComparison.Ordinal);
+        Assert.Contains("| 80 / 0 | 1.2 | 3.4 | n/a | 3 |", text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -296,12 +296,8 @@ public sealed class ResultsPageTests : IDisposable
     public void A_lifelong_table_gives_auc_by_bucket_and_the_difference_to_the_reference_and_draws_its_chart_beside_the_page()
     {
         string root = Root(executor: new BucketExecutor());
-        string spec = Path.Combine(_dir, "page.json");
-        File.WriteAllText(spec, LifelongSpec);
         string page = Path.Combine(_dir, "docs", "results.md");
-        var (code, _, error) = CliRunner.Run("report", root, "--page", spec, "--out", page);
-        Assert.True(code == 0, error);
-        string md = File.ReadAllText(page);
+        string md = Report(root, LifelongSpec, page);
 
         // Buckets in numeric order although the runs wrote them otherwise; the sizes from the runs.
         Assert.Contains("Test split, samples per bucket: 0-49: 100, 50-199: 200, 200-999: 300, 1000+: 400.", md, StringComparison.Ordinal);
