@@ -85,7 +85,7 @@ public static class Trainer
         SampleSet samples = collator.Samples;
         int[] train = Enumerable.Range(0, samples.TrainCount).ToArray();
         var rng = new Random(unchecked((int)options.Seed));
-        using var optimizer = optim.AdamW(model.parameters(), lr: options.LearningRate, weight_decay: options.WeightDecay);
+        using var optimizer = new HeldScalarAdamW(model.parameters(), lr: options.LearningRate, weightDecay: options.WeightDecay);
         double auxWeight = model.Config.Options.AuxiliaryWeight;
         var history = new List<EpochRecord>();
         Dictionary<string, Tensor>? best = null;
@@ -107,7 +107,7 @@ public static class Trainer
                     using var scope = NewDisposeScope();
                     ReadOnlySpan<int> ordinals = train.AsSpan(start, Math.Min(options.BatchSize, train.Length - start));
                     CtrBatch batch = OnDevice(collator.Build(ordinals), device);
-                    optimizer.zero_grad();
+                    optimizer.ZeroGrad();
                     ModelOutput output = model.Run(batch);
                     Tensor loss = nn.functional.binary_cross_entropy_with_logits(output.Logits, batch.Labels);
                     if (output.AuxiliaryLoss is not null)
@@ -117,7 +117,7 @@ public static class Trainer
                     }
 
                     loss.backward();
-                    optimizer.step();
+                    optimizer.Step();
                     lossSum += loss.item<float>();
                     batches++;
                 }

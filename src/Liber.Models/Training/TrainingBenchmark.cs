@@ -45,7 +45,7 @@ public static class TrainingBenchmark
         };
         using var model = new CtrModel(tables.Map, config);
         var collator = Collator.For(model, samples, tables, liber);
-        using var optimizer = optim.AdamW(model.parameters(), lr: 1e-3, weight_decay: 0);
+        using var optimizer = new HeldScalarAdamW(model.parameters(), lr: 1e-3);
         int[] train = Enumerable.Range(0, samples.TrainCount).ToArray();
         new Random(1).Shuffle(train);
         model.train();
@@ -72,7 +72,7 @@ public static class TrainingBenchmark
             CtrBatch batch = collator.Build(train.AsSpan(start, Math.Min(batchSize, train.Length - start)));
             collate.Stop();
             adam.Start();
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             adam.Stop();
             forward.Start();
             ModelOutput output = model.Run(batch);
@@ -87,7 +87,7 @@ public static class TrainingBenchmark
             loss.backward();
             backward.Stop();
             adam.Start();
-            optimizer.step();
+            optimizer.Step();
             adam.Stop();
             if (i >= warmup)
             {
