@@ -174,6 +174,36 @@ public sealed class ExperimentTests : IDisposable
     }
 
     [Fact]
+    public void A_run_whose_lock_another_runner_holds_is_left_to_it_and_run_later()
+    {
+        ExperimentFile file = ExperimentFile.Load(Write("grid.json", Grid));
+        string root = Path.Combine(_dir, "runs");
+        var runner = new ExperimentRunner(file, root, new CountingExecutor(), TextWriter.Null);
+        RunSpec busyCell = runner.Cells()[2];
+        string busyDir = Path.Combine(runner.Directory, busyCell.FolderName());
+        Directory.CreateDirectory(busyDir);
+        var log = new StringWriter();
+        var first = new CountingExecutor();
+        using (FileStream? held = ExperimentRunner.TryLock(busyDir))
+        {
+            Assert.NotNull(held);
+            Assert.Null(ExperimentRunner.TryLock(busyDir));                  // a second taker is refused
+            GridOutcome o = new ExperimentRunner(file, root, first, log).Run();
+            Assert.Equal((20, 19, 0, 1), (o.Runs, o.Executed, o.Reused, o.Busy));
+            Assert.DoesNotContain(busyCell.Label(), first.Ran);
+            Assert.False(ExperimentRunner.IsFinished(busyDir));
+            Assert.Contains($"{busyCell.Label()}: another process is running it", log.ToString(), StringComparison.Ordinal);
+        }
+
+        // Released (the holder's process ended): the lock file is gone, no finished folder keeps one, the cell runs.
+        Assert.Empty(Directory.GetFiles(runner.Directory, ExperimentRunner.LockFile, SearchOption.AllDirectories));
+        var second = new CountingExecutor();
+        GridOutcome again = new ExperimentRunner(file, root, second, TextWriter.Null).Run();
+        Assert.Equal((20, 1, 19, 0), (again.Runs, again.Executed, again.Reused, again.Busy));
+        Assert.Equal([busyCell.Label()], second.Ran);
+    }
+
+    [Fact]
     public void The_timeline_of_one_user_is_drawn_from_a_run_folder()
     {
         ExperimentFile file = ExperimentFile.Load(Write("grid.json", Grid));

@@ -115,10 +115,10 @@ public static class RunCommand
             new ExperimentRunner(file, root, Executor(root), step.Log) { CellDone = (k, n, label) => step.Report(k, $"{k}/{n} runs done ({label})") }.Run());
         if (!asJson)
         {
-            io.Output.WriteLine($"{file.Name}: {outcome.Runs} runs, {outcome.Executed} run now, {outcome.Reused} finished earlier; results under {outcome.Directory}");
+            io.Output.WriteLine($"{file.Name}: {outcome.Runs} runs, {outcome.Executed} run now, {outcome.Reused} finished earlier{(outcome.Busy > 0 ? $", {outcome.Busy} left to another process running them (run again when it is done)" : "")}; results under {outcome.Directory}");
             io.Output.WriteLine($"report: liber report {outcome.Directory}");
         }
 
-        return new { experiment = file.Name, runs = outcome.Runs, executed = outcome.Executed, reused = outcome.Reused, directory = outcome.Directory };
+        return new { experiment = file.Name, runs = outcome.Runs, executed = outcome.Executed, reused = outcome.Reused, busy = outcome.Busy, directory = outcome.Directory };
     }
 }

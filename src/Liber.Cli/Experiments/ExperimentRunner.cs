@@ -82,17 +82,24 @@ public interface IRunExecutor
 /// <param name="Executed">Cells run now.</param>
 /// <param name="Reused">Cells already finished earlier (not repeated).</param>
 /// <param name="Directory">The experiment's output folder.</param>
-public sealed record GridOutcome(int Runs, int Executed, int Reused, string Directory);
+/// <param name="Busy">Cells another process was running (their folder's lock was held): left to it, not run here.</param>
+public sealed record GridOutcome(int Runs, int Executed, int Reused, string Directory, int Busy = 0);
 
 /// <summary>
 /// Expands an experiment's grid, runs every cell in its own folder named by label and content hash, holding
 /// <c>resolved-config.json</c>, <c>environment.json</c>, <c>results.jsonl</c> and <c>log.txt</c>. A finished cell (its
-/// results file exists) is never repeated, so an interrupted grid resumes where it stopped.
+/// results file exists) is never repeated, so an interrupted grid resumes where it stopped. A cell runs while its
+/// folder's <c>run.lock</c> is held exclusively (an OS lock, released when the process ends, however it ends), so two
+/// <c>liber run</c> processes over the same or overlapping experiment files never run one cell twice at once: the
+/// second leaves a busy cell to the first and goes on with the next.
 /// </summary>
 public sealed class ExperimentRunner(ExperimentFile file, string outputRoot, IRunExecutor executor, TextWriter progress)
 {
     /// <summary>Results file of a run folder.</summary>
     public const string ResultsFile = "results.jsonl";
+
+    /// <summary>Lock file of a run folder, held while the run executes.</summary>
+    public const string LockFile = "run.lock";
 
     /// <summary>Resolved configuration file of a run folder.</summary>
     public const string ConfigFile = "resolved-config.json";
@@ -161,7 +168,7 @@ public sealed class ExperimentRunner(ExperimentFile file, string outputRoot, IRu
     {
         IReadOnlyList<RunSpec> cells = Cells();
         Dataset? dataset = null;
-        int executed = 0, reused = 0;
+        int executed = 0, reused = 0, busy = 0;
         System.IO.Directory.CreateDirectory(Directory);
         for (int i = 0; i < cells.Count; i++)
         {
@@ -176,6 +183,23 @@ public sealed class ExperimentRunner(ExperimentFile file, string outputRoot, IRu
             }
 
             System.IO.Directory.CreateDirectory(dir);
+            using FileStream? held = TryLock(dir);
+            if (held is null)
+            {
+                busy++;
+                progress.WriteLine($"[{i + 1}/{cells.Count}] {spec.Label()}: another process is running it ({Path.Combine(dir, LockFile)} is held), left to it");
+                CellDone?.Invoke(i + 1, cells.Count, spec.Label());
+                continue;
+            }
+
+            if (IsFinished(dir))                                                // finished by another process meanwhile
+            {
+                reused++;
+                progress.WriteLine($"[{i + 1}/{cells.Count}] {spec.Label()}: finished earlier, not repeated ({dir})");
+                CellDone?.Invoke(i + 1, cells.Count, spec.Label());
+                continue;
+            }
+
             File.WriteAllText(Path.Combine(dir, ConfigFile), JsonSerializer.Serialize(spec, Indented));
             File.WriteAllText(Path.Combine(dir, "environment.json"), JsonSerializer.Serialize(RunEnvironment.Capture(), Indented));
             dataset ??= LoadDataset(file.Dataset);
@@ -204,7 +228,25 @@ public sealed class ExperimentRunner(ExperimentFile file, string outputRoot, IRu
             CellDone?.Invoke(i + 1, cells.Count, spec.Label());
         }
 
-        return new GridOutcome(cells.Count, executed, reused, Directory);
+        return new GridOutcome(cells.Count, executed, reused, Directory, busy);
+    }
+
+    /// <summary>
+    /// Takes the run folder's lock without waiting: the open stream (dispose it to release; the file is deleted
+    /// then), or null when another process (or another runner in this one) holds it. FileShare.None is an
+    /// exclusive OS lock on every platform .NET runs on (flock on Unix), so a crashed process releases it.
+    /// </summary>
+    public static FileStream? TryLock(string runDirectory)
+    {
+        string path = Path.Combine(runDirectory, LockFile);
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return null;
+        }
     }
 
     /// <summary>Loads the data set of a spec.</summary>
