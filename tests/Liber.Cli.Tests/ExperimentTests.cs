@@ -188,6 +188,7 @@ public sealed class ExperimentTests : IDisposable
         {
             Assert.NotNull(held);
             Assert.Null(ExperimentRunner.TryLock(busyDir));                  // a second taker is refused
+            Assert.True(ExperimentRunner.IsRunning(busyDir));
             GridOutcome o = new ExperimentRunner(file, root, first, log).Run();
             Assert.Equal((20, 19, 0, 1), (o.Runs, o.Executed, o.Reused, o.Busy));
             Assert.DoesNotContain(busyCell.Label(), first.Ran);
@@ -196,6 +197,7 @@ public sealed class ExperimentTests : IDisposable
         }
 
         // Released (the holder's process ended): the lock file is gone, no finished folder keeps one, the cell runs.
+        Assert.False(ExperimentRunner.IsRunning(busyDir));
         Assert.Empty(Directory.GetFiles(runner.Directory, ExperimentRunner.LockFile, SearchOption.AllDirectories));
         var second = new CountingExecutor();
         GridOutcome again = new ExperimentRunner(file, root, second, TextWriter.Null).Run();

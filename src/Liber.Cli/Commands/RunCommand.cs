@@ -99,12 +99,13 @@ public static class RunCommand
                 hash = c.Hash(),
                 directory = Path.Combine(runner.Directory, c.FolderName()),
                 finished = ExperimentRunner.IsFinished(Path.Combine(runner.Directory, c.FolderName())),
+                running = ExperimentRunner.IsRunning(Path.Combine(runner.Directory, c.FolderName())),
             }).ToList();
             if (!asJson)
             {
                 foreach (var c in cells)
                 {
-                    io.Output.WriteLine($"{(c.finished ? "done   " : "pending")} {c.label} {c.directory}");
+                    io.Output.WriteLine($"{(c.finished ? "done   " : c.running ? "running" : "pending")} {c.label} {c.directory}");
                 }
             }
 

@@ -231,6 +231,18 @@ public sealed class ExperimentRunner(ExperimentFile file, string outputRoot, IRu
         return new GridOutcome(cells.Count, executed, reused, Directory, busy);
     }
 
+    /// <summary>Whether a process is running the cell of <paramref name="runDirectory"/> now (its lock is held).</summary>
+    public static bool IsRunning(string runDirectory)
+    {
+        if (!File.Exists(Path.Combine(runDirectory, LockFile)))
+        {
+            return false;
+        }
+
+        using FileStream? probe = TryLock(runDirectory);
+        return probe is null;
+    }
+
     /// <summary>
     /// Takes the run folder's lock without waiting: the open stream (dispose it to release; the file is deleted
     /// then), or null when another process (or another runner in this one) holds it. FileShare.None is an
