@@ -86,7 +86,11 @@ public sealed class HeldScalarAdamW : IDisposable
             Tensor? grad = param.grad;
             if (grad is null) continue;
             long step = ++_steps[i];
-            param.mul_(_decayFactor);
+            if (_weightDecay > 0)
+            {
+                param.mul_(_decayFactor);                                       // x * 1 is x exactly: skipped without decay
+            }
+
             double biasCorrection1 = 1 - Math.Pow(_beta1, step);
             double biasCorrection2 = 1 - Math.Pow(_beta2, step);
             _expAvg[i].mul_(_beta1Scalar).add_(grad, alpha: _oneMinusBeta1);
