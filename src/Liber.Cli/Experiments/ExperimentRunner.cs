@@ -176,9 +176,7 @@ public sealed class ExperimentRunner(ExperimentFile file, string outputRoot, IRu
             string dir = Path.Combine(Directory, spec.FolderName());
             if (IsFinished(dir))
             {
-                reused++;
-                progress.WriteLine($"[{i + 1}/{cells.Count}] {spec.Label()}: finished earlier, not repeated ({dir})");
-                CellDone?.Invoke(i + 1, cells.Count, spec.Label());
+                Reuse(i, spec, dir);
                 continue;
             }
 
@@ -194,9 +192,7 @@ public sealed class ExperimentRunner(ExperimentFile file, string outputRoot, IRu
 
             if (IsFinished(dir))                                                // finished by another process meanwhile
             {
-                reused++;
-                progress.WriteLine($"[{i + 1}/{cells.Count}] {spec.Label()}: finished earlier, not repeated ({dir})");
-                CellDone?.Invoke(i + 1, cells.Count, spec.Label());
+                Reuse(i, spec, dir);
                 continue;
             }
 
@@ -229,6 +225,13 @@ public sealed class ExperimentRunner(ExperimentFile file, string outputRoot, IRu
         }
 
         return new GridOutcome(cells.Count, executed, reused, Directory, busy);
+
+        void Reuse(int i, RunSpec spec, string dir)
+        {
+            reused++;
+            progress.WriteLine($"[{i + 1}/{cells.Count}] {spec.Label()}: finished earlier, not repeated ({dir})");
+            CellDone?.Invoke(i + 1, cells.Count, spec.Label());
+        }
     }
 
     /// <summary>Whether a process is running the cell of <paramref name="runDirectory"/> now (its lock is held).</summary>
